@@ -1,0 +1,44 @@
+"""placement_opt: joint placement and partitioning of large AI models across edge networks.
+
+The contract is ``SPEC.md`` (copied into ``docs/``): an instance file, the meaning
+of a solution and how every number is computed.
+
+Typical use::
+
+    import placement_opt as po
+    problem = po.load_instance("instances/city-s.json")
+    solution = po.solve(problem, solver="milp", time_limit=60)
+    print(po.evaluate(problem, solution).summary())
+"""
+
+from .errors import InstanceError, InputError, Issue, PlacementOptError, SolutionError, SolverError, TraceError
+from .evaluate import Evaluation, Violation, evaluate
+from .instance import OBJECTIVE_TERMS, Instance, instance_json_schema
+from .problem import Problem, load_instance, save_instance
+from .solution import Segment, Solution, SolveStatus, load_solution, save_solution
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OBJECTIVE_TERMS",
+    "Evaluation",
+    "InputError",
+    "Instance",
+    "InstanceError",
+    "Issue",
+    "PlacementOptError",
+    "Problem",
+    "Segment",
+    "Solution",
+    "SolutionError",
+    "SolveStatus",
+    "SolverError",
+    "TraceError",
+    "Violation",
+    "evaluate",
+    "instance_json_schema",
+    "load_instance",
+    "load_solution",
+    "save_instance",
+    "save_solution",
+]
