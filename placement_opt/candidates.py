@@ -50,6 +50,8 @@ class Candidates:
     forward: np.ndarray | None = None
     #: least latency from starting flat position k on node i to the sink (compute of k included)
     backward: np.ndarray | None = None
+    #: per-workload latency limit used for pruning (SLO, or a tighter cap)
+    limit: np.ndarray | None = None
 
     @cached_property
     def nodes(self) -> list[np.ndarray]:
@@ -78,15 +80,20 @@ class Candidates:
         return out
 
 
-def candidates(problem: Problem, with_paths: bool | None = None) -> Candidates:
+def candidates(problem: Problem, with_paths: bool | None = None,
+               latency_cap: np.ndarray | None = None) -> Candidates:
     """Compute the candidate mask (see the module docstring).
 
     Parameters
     ----------
     with_paths
         Also compute layered-graph shortest paths (``forward``/``backward``) and
-        prune by SLO.  Default: when some workload has an SLO and the problem has
-        at most 400 nodes.
+        prune by SLO.  Default: when some workload has an SLO or a latency cap
+        and the problem has at most 400 nodes.
+    latency_cap
+        Optional extra per-workload latency limit, used like an SLO.  Solvers
+        derive it from an incumbent (see :func:`latency_caps`); pruning with it
+        keeps every solution at least as good as that incumbent.
     """
     p = problem
     f = p.flat
@@ -106,15 +113,15 @@ def candidates(problem: Problem, with_paths: bool | None = None) -> Candidates:
     need = (p.layer_param_bytes[gl] + p.layer_state_bytes[gl])[:, None]
     mask &= _within(need, p.node_memory[None, :])
 
+    limit = p.workload_slo if latency_cap is None else np.minimum(p.workload_slo, latency_cap)
     if with_paths is None:
-        with_paths = bool(np.isfinite(p.workload_slo).any()) and n <= 400
+        with_paths = bool(np.isfinite(limit).any()) and n <= 400
     if not with_paths:
-        return Candidates(p, mask)
+        return Candidates(p, mask, limit=limit)
     forward, backward = _layered_paths(p, mask)
     through = forward + backward - np.where(mask, c, 0.0)
-    slo = p.workload_slo[w_of][:, None]
-    mask &= _within(through, slo)
-    return Candidates(p, mask, forward, backward)
+    mask &= _within(through, limit[w_of][:, None])
+    return Candidates(p, mask, forward, backward, limit)
 
 
 def _layered_paths(p: Problem, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,3 +156,38 @@ def _layered_paths(p: Problem, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
             t = tm(float(p.layer_output_bytes[f.global_layer[k]]))
             backward[k] = c[k] + np.min(t + backward[k + 1][None, :], axis=1)
     return forward, backward
+
+
+def latency_caps(problem: Problem, upper_bound: float, min_latency: np.ndarray, slack: float = 1e-7) -> np.ndarray:
+    """Per-workload latency above which no solution can beat ``upper_bound``.
+
+    Every objective term is >= 0 and ``T_w >= min_latency[w]``, so a solution
+    with objective <= ``upper_bound`` has, for each workload,
+    ``w_lat * (weight_w T_w + sum_{v != w} weight_v min_v) / sum weight
+    + w_max * max(T_w, max_v min_v) <= upper_bound``; solving for ``T_w`` gives
+    the cap.  ``upper_bound`` is loosened by ``slack`` (relative) so that ties
+    with the incumbent survive rounding.  ``inf`` where nothing follows.
+    """
+    p = problem
+    w_lat = float(p.objective_weights.get("latency", 0.0))
+    w_max = float(p.objective_weights.get("max_latency", 0.0))
+    n = p.num_workloads
+    caps = np.full(n, np.inf)
+    if not np.isfinite(upper_bound) or (w_lat <= 0 and w_max <= 0):
+        return caps
+    ub = upper_bound * (1 + slack) + 1e-12
+    weights = p.workload_weight
+    total = weights.sum()
+    base = w_lat * float(weights @ min_latency) / total if w_lat > 0 else 0.0
+    mlb = float(min_latency.max())
+    for w in range(n):
+        a = w_lat * weights[w] / total if w_lat > 0 else 0.0
+        c = base - a * min_latency[w]
+        if a > 0:
+            t1 = (ub - c - w_max * mlb) / a
+            if t1 <= mlb or w_max == 0:
+                caps[w] = t1
+                continue
+        if a + w_max > 0:
+            caps[w] = (ub - c) / (a + w_max)
+    return np.maximum(caps, min_latency)

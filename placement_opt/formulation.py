@@ -219,8 +219,8 @@ def _transitions(p: Problem, cand: Candidates, x_start, x_node):
         if cand.forward is not None:
             w = f.workload[k]
             through = cand.forward[k][ii][:, None] + t[np.ix_(ii, jj)] + cand.backward[k + 1][jj][None, :]
-            slo = p.workload_slo[w]
-            ok &= through <= slo + FEASIBILITY_RTOL * slo
+            limit = cand.limit[w]
+            ok &= through <= limit + FEASIBILITY_RTOL * limit
         a, b = np.nonzero(ok)
         if a.size:
             parts.append((np.full(a.size, k), ii[a], jj[b], t[ii[a], jj[b]]))

@@ -70,8 +70,15 @@ class SolverInfo:
 
 _REGISTRY: dict[str, SolverInfo] = {}
 
-# Modules that register solvers when imported (lazily, to keep import light).
-_BACKEND_MODULES = ("placement_opt.brute", "placement_opt.milp", "placement_opt.cpsat")
+# Where each built-in solver lives; modules are imported on first use, so that
+# a heuristic run does not pay for importing Pyomo or OR-Tools.
+_BUILTIN = {
+    "brute-force": "placement_opt.brute",
+    "milp": "placement_opt.milp",
+    "milp-textbook": "placement_opt.milp.textbook",
+    "cpsat": "placement_opt.cpsat",
+    "greedy": "placement_opt.heuristics",
+}
 
 
 def register_solver(name: str, *, exact: bool, description: str, source: str | None = None):
@@ -84,24 +91,26 @@ def register_solver(name: str, *, exact: bool, description: str, source: str | N
     return wrap
 
 
-def _load_backends() -> None:
-    for module in _BACKEND_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+def _load(module: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
 
 
 def list_solvers(exact: bool | None = None) -> list[str]:
     """Names of the registered solvers (optionally only exact or only heuristic)."""
-    _load_backends()
+    for module in dict.fromkeys(_BUILTIN.values()):
+        _load(module)
     return sorted(n for n, s in _REGISTRY.items() if exact is None or s.exact == exact)
 
 
 def solver_info(name: str) -> SolverInfo:
-    _load_backends()
+    if name not in _REGISTRY and name in _BUILTIN:
+        _load(_BUILTIN[name])
     if name not in _REGISTRY:
+        list_solvers()
         from .errors import did_you_mean
 
         hint = did_you_mean(name, _REGISTRY) or "known: " + ", ".join(sorted(_REGISTRY))

@@ -1,0 +1,21 @@
+"""Heuristic solvers: registered in the same registry as the exact ones."""
+
+import time
+
+from ..candidates import candidates
+from ..solution import SolveStatus
+from ..solve import RawResult, SolveOptions, register_solver
+from .greedy import Greedy, greedy
+
+__all__ = ["Greedy", "greedy"]
+
+
+@register_solver("greedy", exact=False,
+                 description="capacity-aware constructive heuristic (layered-graph DP per workload)")
+def _solve_greedy(problem, options: SolveOptions) -> RawResult:
+    t0 = time.perf_counter()
+    x = greedy(problem, options.previous_keys, candidates(problem))
+    info = {"time": time.perf_counter() - t0}
+    if x is None:
+        return RawResult(SolveStatus.NO_SOLUTION, info=info)
+    return RawResult(SolveStatus.FEASIBLE, x, info=info)

@@ -1,0 +1,297 @@
+"""``greedy``: a deterministic, capacity-aware constructive heuristic.
+
+Workloads are placed one at a time (highest demand first).  Each gets the
+cheapest path through the layer-by-node graph (dynamic programming) given what
+earlier workloads left: residual memory (weights already on a node cost only
+their state), residual compute and residual link bandwidth.  The path cost is
+the workload's share of the objective that is additive along a path: weighted
+latency, energy, node-activation cost for nodes not yet hosting anything, and
+migration for weights not placed before.  ``max_segments`` is exact in the DP
+(its state counts segments); a path that overflows a node or link when its own
+layers add up, or revisits a node under ``one_segment_per_node``, is repaired by
+forbidding the offending choice and solving again.  If a workload cannot be
+placed, the whole construction is retried with it first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..candidates import Candidates, candidates, transfer_matrix
+from ..evaluate import FEASIBILITY_RTOL, evaluate_array
+from ..problem import Problem
+
+INF = np.inf
+
+
+@dataclass
+class Residual:
+    """What is left of each resource while workloads are placed one by one."""
+
+    problem: Problem
+    memory: np.ndarray
+    busy: np.ndarray
+    link_load: np.ndarray
+    placed: set[int] = field(default_factory=set)  # global_layer * N + node
+    hosting: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, p: Problem) -> Residual:
+        return cls(p, p.node_memory.astype(float).copy(), np.zeros(p.num_nodes), np.zeros(p.num_links),
+                   set(), np.zeros(p.num_nodes, dtype=bool))
+
+
+class Greedy:
+    def __init__(self, problem: Problem, cand: Candidates | None = None, previous_keys: np.ndarray | None = None):
+        self.p = problem
+        self.cand = cand if cand is not None else candidates(problem)
+        self.previous = set() if previous_keys is None else set(previous_keys.tolist())
+        w = problem.objective_weights
+        wsum = problem.workload_weight.sum()
+        self.lat_weight = w.get("latency", 0.0) * (problem.workload_weight / wsum if wsum > 0 else 0 * problem.workload_weight)
+        self.lat_weight = self.lat_weight + w.get("max_latency", 0.0) / max(problem.num_workloads, 1)
+        self.w_energy = w.get("energy", 0.0)
+        self.w_cost = w.get("cost", 0.0)
+        self.w_migration = w.get("migration", 0.0) if previous_keys is not None else 0.0
+        self._tm: dict[float, np.ndarray] = {}
+
+    def tm(self, nbytes: float) -> np.ndarray:
+        if nbytes not in self._tm:
+            self._tm[nbytes] = transfer_matrix(self.p, nbytes)
+        return self._tm[nbytes]
+
+    # ---------------------------------------------------------------- driver
+    def order(self) -> list[int]:
+        p = self.p
+        f = p.flat
+        demand = p.workload_rate * np.bincount(f.workload, p.layer_flops[f.global_layer], p.num_workloads)
+        tight = p.workload_slo  # tighter SLOs first among equals
+        return sorted(range(p.num_workloads), key=lambda w: (-demand[w], tight[w], w))
+
+    def run(self, order: list[int] | None = None, attempts: int = 3) -> np.ndarray | None:
+        order = self.order() if order is None else order
+        for _ in range(attempts):
+            x, failed = self._construct(order)
+            if failed is None:
+                return x
+            order = [failed] + [w for w in order if w != failed]
+        return None
+
+    def _construct(self, order: list[int]) -> tuple[np.ndarray, int | None]:
+        p = self.p
+        x = np.full(p.flat.size, -1, dtype=np.int64)
+        res = Residual.empty(p)
+        for w in order:
+            path = self.place(w, res)
+            if path is None:
+                return x, w
+            self.commit(w, path, res)
+            start = p.flat.offset[w]
+            x[start:start + path.size] = path
+        return x, None
+
+    # --------------------------------------------------------- one workload
+    def place(self, w: int, res: Residual) -> np.ndarray | None:
+        """Cheapest feasible path for workload ``w`` given the residuals."""
+        p = self.p
+        f = p.flat
+        start, length = int(f.offset[w]), int(f.length[w])
+        allowed = self.cand.mask[start:start + length].copy()
+        forbidden_moves: set[tuple[int, int, int]] = set()
+        latency_only = False
+        for _ in range(4 * length + 8):
+            path = self._dp(w, allowed, forbidden_moves, res, latency_only)
+            if path is None:
+                return None
+            problem = self._check(w, path, res)
+            if problem is None:
+                return path
+            kind, k, i, j = problem
+            if kind == "slo":
+                if latency_only:
+                    return None  # even the fastest path left misses the SLO
+                latency_only = True
+            elif kind == "node":
+                allowed[k:, i] = False  # leave the node before it overflows
+            else:
+                forbidden_moves.add((k, i, j))
+        return None
+
+    def _node_costs(self, w: int, res: Residual, allowed: np.ndarray, latency_only: bool) -> np.ndarray:
+        """Cost of running each position of ``w`` on each node (inf if it cannot)."""
+        p = self.p
+        f = p.flat
+        start, length = int(f.offset[w]), int(f.length[w])
+        gl = f.global_layer[start:start + length]
+        n = p.num_nodes
+        rate = p.workload_rate[w]
+        c = p.compute_time[gl]
+        busy = rate * c if rate > 0 else np.zeros_like(c)
+        keys = gl[:, None] * n + np.arange(n)[None, :]
+        placed = np.isin(keys, np.fromiter(res.placed, dtype=np.int64, count=len(res.placed)))
+        need = p.layer_state_bytes[gl][:, None] + np.where(placed, 0.0, p.layer_param_bytes[gl][:, None])
+        ok = allowed & (busy <= (p.max_utilization - res.busy)[None, :] + FEASIBILITY_RTOL * p.max_utilization)
+        ok &= need <= res.memory[None, :] + FEASIBILITY_RTOL * p.node_memory[None, :]
+        cost = (1.0 if latency_only else self.lat_weight[w]) * c
+        if latency_only:
+            return np.where(ok, cost, INF)
+        if self.w_energy:
+            cost = cost + self.w_energy * rate * p.layer_flops[gl][:, None] * p.node_energy_per_flop[None, :]
+        if self.w_migration and self.previous:
+            prev = np.isin(keys, np.fromiter(self.previous, dtype=np.int64, count=len(self.previous)))
+            cost = cost + self.w_migration * np.where(placed | prev, 0.0, p.layer_param_bytes[gl][:, None])
+        if self.w_cost:
+            cost = cost + self.w_cost * np.where(res.hosting, 0.0, p.node_cost)[None, :] / length
+        return np.where(ok, cost, INF)
+
+    def _move_cost(self, w: int, nbytes: float, latency_only: bool = False) -> np.ndarray:
+        p = self.p
+        if latency_only:
+            return self.tm(nbytes)
+        t = self.lat_weight[w] * self.tm(nbytes)
+        if self.w_energy:
+            t = t + self.w_energy * p.workload_rate[w] * nbytes * p.routes.energy_per_byte
+        return t
+
+    def _dp(self, w, allowed, forbidden_moves, res, latency_only=False) -> np.ndarray | None:
+        p = self.p
+        f = p.flat
+        start, length = int(f.offset[w]), int(f.length[w])
+        gl = f.global_layer[start:start + length]
+        node_cost = self._node_costs(w, res, allowed, latency_only)
+        segs = int(min(p.workload_max_segments[w], length))
+        n = p.num_nodes
+        src, snk = p.workload_source[w], p.workload_sink[w]
+        m = p.workload_model[w]
+        cost = np.full((segs, n), INF)
+        cost[0] = self._move_cost(w, float(p.input_bytes[m]), latency_only)[src] + node_cost[0]
+        back = np.zeros((length, segs, n), dtype=np.int64)
+        for k in range(1, length):
+            move = self._move_cost(w, float(p.layer_output_bytes[gl[k - 1]]), latency_only).copy()
+            np.fill_diagonal(move, INF)
+            for (kk, i, j) in forbidden_moves:
+                if kk == k - 1:
+                    move[i, j] = INF
+            new = np.full((segs, n), INF)
+            back[k] = np.arange(n)[None, :]
+            new[:] = cost  # stay on the same node, same segment count
+            if segs > 1:
+                via = cost[:-1, :, None] + move[None, :, :]  # (s-1, from, to)
+                best_from = via.argmin(axis=1)
+                best = np.take_along_axis(via, best_from[:, None, :], axis=1)[:, 0, :]
+                better = best < new[1:]
+                new[1:] = np.where(better, best, new[1:])
+                back[k, 1:] = np.where(better, best_from, back[k, 1:])
+            cost = new + node_cost[k][None, :]
+        final = cost + self._move_cost(w, float(p.layer_output_bytes[gl[-1]]), latency_only)[:, snk][None, :]
+        s, j = np.unravel_index(np.argmin(final), final.shape)
+        if not np.isfinite(final[s, j]):
+            return None
+        path = np.empty(length, dtype=np.int64)
+        for k in range(length - 1, -1, -1):
+            path[k] = j
+            i = back[k, s, j] if k > 0 else j
+            if i != j:
+                s -= 1
+            j = i
+        return path
+
+    def _check(self, w: int, path: np.ndarray, res: Residual):
+        """First way in which ``path`` breaks a constraint once its own layers add
+        up: ("node", position, node, -1) or ("move", position, from, to)."""
+        p = self.p
+        f = p.flat
+        start = int(f.offset[w])
+        gl = f.global_layer[start:start + path.size]
+        rate = p.workload_rate[w]
+        n = p.num_nodes
+        busy = np.zeros(n)
+        mem = np.zeros(n)
+        seen: set[int] = set()
+        for k, (g, i) in enumerate(zip(gl.tolist(), path.tolist())):
+            busy[i] += rate * p.compute_time[g, i] if rate > 0 else 0.0
+            key = g * n + i
+            if key not in res.placed and key not in seen:
+                mem[i] += p.layer_param_bytes[g]
+                seen.add(key)
+            mem[i] += p.layer_state_bytes[g]
+            if busy[i] > p.max_utilization - res.busy[i] + FEASIBILITY_RTOL * p.max_utilization:
+                return ("node", k, i, -1)
+            if mem[i] > res.memory[i] + FEASIBILITY_RTOL * p.node_memory[i]:
+                return ("node", k, i, -1)
+        if p.one_segment_per_node:
+            left: set[int] = set()
+            for k in range(1, path.size):
+                if path[k] != path[k - 1]:
+                    left.add(int(path[k - 1]))
+                    if int(path[k]) in left:
+                        return ("node", k, int(path[k]), -1)
+        slo = p.workload_slo[w]
+        if np.isfinite(slo) or p.num_links:
+            lat, loads, trans = self._transfers(w, path)
+            if lat > slo + FEASIBILITY_RTOL * slo:
+                return ("slo", -1, -1, -1)
+            cap = p.max_utilization * p.link_bandwidth
+            over = res.link_load + loads > cap + FEASIBILITY_RTOL * cap
+            if over.any():
+                e = int(np.flatnonzero(over)[0])
+                for t, kk, i, j in trans:
+                    if i != j and e in p.routes.path_links(i, j):
+                        if kk == -1:
+                            return ("node", 0, int(path[0]), -1)
+                        if kk == -2:
+                            return ("node", path.size - 1, int(path[-1]), -1)
+                        return ("move", kk, i, j)
+        return None
+
+    def _transfers(self, w: int, path: np.ndarray):
+        """Latency, link loads, and the transfers (time, position, from, to) of a path;
+        position -1 is the raw input, -2 the result."""
+        p = self.p
+        f = p.flat
+        start = int(f.offset[w])
+        gl = f.global_layer[start:start + path.size]
+        rate = p.workload_rate[w]
+        src, snk = int(p.workload_source[w]), int(p.workload_sink[w])
+        m = p.workload_model[w]
+        ends = [(-1, src, int(path[0]), float(p.input_bytes[m]))]
+        ends += [(k, int(path[k]), int(path[k + 1]), float(p.layer_output_bytes[gl[k]]))
+                 for k in range(path.size - 1)]
+        ends.append((-2, int(path[-1]), snk, float(p.layer_output_bytes[gl[-1]])))
+        trans = [(p.routes.transfer_time(i, j, b), k, i, j) for k, i, j, b in ends]
+        lat = sum(t for t, *_ in trans) + float(p.compute_time[gl, path].sum())
+        a = np.array([e[1] for e in ends])
+        b = np.array([e[2] for e in ends])
+        load = rate * np.array([e[3] for e in ends])
+        loads = p.routes.link_loads(a, b, load, p.num_links) if p.num_links else np.zeros(0)
+        return lat, loads, trans
+
+    def commit(self, w: int, path: np.ndarray, res: Residual) -> None:
+        p = self.p
+        f = p.flat
+        start = int(f.offset[w])
+        gl = f.global_layer[start:start + path.size]
+        n = p.num_nodes
+        rate = p.workload_rate[w]
+        for g, i in zip(gl.tolist(), path.tolist()):
+            if rate > 0:
+                res.busy[i] += rate * p.compute_time[g, i]
+            key = g * n + i
+            if key not in res.placed:
+                res.placed.add(key)
+                res.memory[i] -= p.layer_param_bytes[g]
+            res.memory[i] -= p.layer_state_bytes[g]
+            res.hosting[i] = True
+        if p.num_links:
+            res.link_load += self._transfers(w, path)[1]
+
+
+def greedy(problem: Problem, previous_keys: np.ndarray | None = None,
+           cand: Candidates | None = None) -> np.ndarray | None:
+    """A feasible flat assignment, or None if the greedy could not find one."""
+    x = Greedy(problem, cand, previous_keys).run()
+    if x is None:
+        return None
+    return x if evaluate_array(problem, x, previous_keys).feasible else None

@@ -1,0 +1,258 @@
+"""Solve the MILP with HiGHS through Pyomo's HiGHS interface.
+
+HiGHS runs with tolerances tight enough that what it accepts, the evaluator
+accepts (1e-9 on the normalised capacity rows), and with a relative gap of 1e-9
+unless the user asks for a gap: a status of ``optimal`` is a proof.
+
+Large models are first reduced exactly (:mod:`placement_opt.milp.reduce`): the
+LP relaxation's duals prune every column that cannot appear in a solution at
+least as good as the incumbent (a warm start, or the MILP over the LP's cheapest
+columns).  The Pyomo model is built only over what survives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.contrib.solver.common.results import TerminationCondition
+
+from ..evaluate import evaluate_array
+from ..formulation import Formulation, build_formulation
+from ..heuristics.greedy import greedy
+from ..problem import Problem
+from ..solution import SolveStatus, relative_gap
+from ..solve import RawResult, SolveOptions
+from ..versions import versions
+from .model import MatrixModel, PrunedInfeasible, build_matrix_model, decode, to_pyomo
+from .reduce import LPBound, lp_bound
+from .variables import Y
+
+#: Relative gap HiGHS must close before ``optimal`` (when the user sets none).
+PROOF_GAP = 1e-9
+FEASIBILITY_TOL = 1e-9
+#: below this many columns the LP pre-pass costs more than it saves
+REDUCE_MIN_COLUMNS = 4000
+#: the first pass without an incumbent keeps columns whose forced LP bound is
+#: within this relative distance of the LP bound
+NEIGHBOURHOOD = 0.01
+#: ... and is solved to this relative gap only: it just needs a good incumbent
+NEIGHBOURHOOD_GAP = 1e-3
+#: that first pass runs when the incumbent is this far above the LP bound
+NEIGHBOURHOOD_TRIGGER = 2e-3
+
+
+def build_model(
+    problem: Problem,
+    previous_keys: np.ndarray | None = None,
+    formulation: Formulation | None = None,
+) -> pyo.ConcreteModel:
+    """The Pyomo model of a problem (all of SPEC 5 and 6), over every candidate.
+
+    The model is a plain ``ConcreteModel``: add your own variables and
+    constraints to it, then call :func:`solve_model`; or pass
+    ``extra_functionality=f`` to ``solve(..., solver="milp")``, which calls
+    ``f(model, problem)`` before solving.  ``m.x[w, l, i]`` is 1 when layer ``l``
+    (0-based) of workload ``w`` runs on node ``i``; see
+    :mod:`placement_opt.milp.variables` for the rest, and ``m.term[name]`` for
+    the objective terms.
+    """
+    return to_pyomo(build_matrix_model(problem, previous_keys, formulation))
+
+
+def _warm_values(m: pyo.ConcreteModel, assignment: np.ndarray, previous_keys) -> list | None:
+    """Values of every variable of ``m`` for a flat assignment (None if it is not
+    inside the model)."""
+    mm: MatrixModel = m._mm
+    values = mm.column_values(assignment, previous_keys)
+    if values is None or (values[~m._keep] != 0).any():
+        return None
+    return [(m._vars[c], float(values[c])) for c in np.flatnonzero(m._keep).tolist()]
+
+
+def solve_model(
+    m: pyo.ConcreteModel,
+    options: SolveOptions,
+    warm_start: np.ndarray | None = None,
+) -> RawResult:
+    """Run HiGHS on a model built by :func:`build_model` (possibly extended)."""
+    values = None if warm_start is None else _warm_values(m, warm_start, options.previous_keys)
+    xs = [m._vars[c] for c in m._x_cols.tolist()]
+    return run_highs(m, options, xs, lambda vals: decode(m, vals), values, warm_start is not None)
+
+
+def _set_warm_start(opt, values: list) -> bool:
+    """Hand a complete solution to HiGHS as its first incumbent."""
+    highs = getattr(opt, "_solver_model", None)
+    columns = getattr(opt, "_pyomo_var_to_solver_var_map", None)
+    if highs is None or columns is None:
+        return False
+    index = np.fromiter((columns[id(v)] for v, _ in values), dtype=np.int32, count=len(values))
+    vals = np.fromiter((x for _, x in values), dtype=float, count=len(values))
+    highs.setSolution(len(index), index, vals)
+    return True
+
+
+def _highs_interface():
+    opt = SolverFactory("highs")
+    updates = opt.config.auto_updates
+    # the model does not change between set_instance and solve: skip the re-scan
+    for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                 "update_constraints", "update_vars", "update_parameters",
+                 "update_named_expressions", "check_for_new_objective", "update_objective"):
+        setattr(updates, flag, False)
+    return opt
+
+
+def run_highs(
+    m: pyo.ConcreteModel,
+    options: SolveOptions,
+    xs: list,
+    decode: Callable[[np.ndarray], np.ndarray],
+    warm_values: list | None = None,
+    warm_requested: bool = False,
+) -> RawResult:
+    """Hand a Pyomo model to HiGHS and translate its answer.
+
+    ``xs`` are the assignment binaries and ``decode`` turns their values into a
+    flat node-index array.
+    """
+    info: dict = {"versions": versions()}
+    t0 = time.perf_counter()
+    opt = _highs_interface()
+    opt.set_instance(m)
+    info["transfer_time"] = time.perf_counter() - t0
+    if warm_requested:
+        used = warm_values is not None and _set_warm_start(opt, warm_values)
+        info["warm_start"] = "used" if used else "outside candidates"
+    remaining = options.remaining()
+    if remaining <= 0:
+        return RawResult(SolveStatus.NO_SOLUTION, info={**info, "reason": "time limit reached while building"})
+    solver_options = {
+        "random_seed": int(options.seed) % 2147483647,
+        "mip_feasibility_tolerance": FEASIBILITY_TOL,
+        "primal_feasibility_tolerance": FEASIBILITY_TOL,
+        "mip_abs_gap": 0.0 if options.gap is None else 1e-12,
+    }
+    kwargs = dict(
+        load_solutions=False,
+        raise_exception_on_nonoptimal_result=False,
+        rel_gap=PROOF_GAP if options.gap is None else max(options.gap, PROOF_GAP),
+        tee=options.log,
+        solver_options=solver_options,
+    )
+    if np.isfinite(remaining):
+        kwargs["time_limit"] = remaining
+    if options.threads is not None:
+        kwargs["threads"] = options.threads
+    t1 = time.perf_counter()
+    results = opt.solve(m, **kwargs)
+    info["highs_time"] = time.perf_counter() - t1
+    info["termination"] = str(results.termination_condition.name)
+    info["mip_nodes"] = getattr(results.extra_info, "mip_node_count", None)
+    return _result(m, results, xs, decode, info)
+
+
+def _result(m, results, xs: list, decode, info: dict) -> RawResult:
+    tc = results.termination_condition
+    incumbent = results.incumbent_objective
+    bound = results.objective_bound
+    if tc in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
+        # every variable is bounded and every term is >= 0: "or unbounded" cannot be
+        return RawResult(SolveStatus.INFEASIBLE, info=info)
+    if tc is TerminationCondition.error:
+        return RawResult(SolveStatus.ERROR, info=info)
+    if incumbent is None:
+        return RawResult(SolveStatus.NO_SOLUTION, bound=bound, info=info)
+    primals = results.solution_loader.get_vars(vars_to_load=xs)
+    x = decode(np.array([primals[v] for v in xs]))
+    gap = relative_gap(incumbent, bound)
+    proven = tc is TerminationCondition.convergenceCriteriaSatisfied and gap is not None and gap <= 1e-6
+    status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    return RawResult(status, x, bound, incumbent, info)
+
+
+
+def solve_milp(problem: Problem, options: SolveOptions,
+               extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None) -> RawResult:
+    t0 = time.perf_counter()
+    F = build_formulation(problem)
+    empty = F.cand.infeasible_workloads()
+    if empty:
+        names = ", ".join(problem.workload_ids[w] for w in empty)
+        return RawResult(SolveStatus.INFEASIBLE, info={"reason": f"a layer of {names} has no node that can run it"})
+    mm = build_matrix_model(problem, options.previous_keys, F)
+    info: dict = {"matrix_time": time.perf_counter() - t0, "columns": mm.cols.size}
+    incumbent = _incumbent(problem, options.warm_start, options.previous_keys)
+    if incumbent is None and extra_functionality is None:
+        incumbent = _incumbent(problem, greedy(problem, options.previous_keys, F.cand), options.previous_keys)
+        info["greedy_objective"] = None if incumbent is None else incumbent[1]
+    keep, lp = None, None
+    reduce = options.extra.get("reduce", "auto")
+    # user constraints may exclude the incumbent, so no pruning with them
+    if extra_functionality is None and reduce and (reduce != "auto" or mm.cols.size >= REDUCE_MIN_COLUMNS):
+        lp = lp_bound(mm, options.remaining(), options.seed, options.threads)
+        if lp is not None:
+            info.update(lp_time=lp.seconds, lp_bound=lp.bound, lp_status=lp.status)
+            if incumbent is None or incumbent[1] > lp.bound * (1 + NEIGHBOURHOOD_TRIGGER):
+                better = _neighbourhood_incumbent(mm, lp, options, info, incumbent)
+                if better is not None and (incumbent is None or better[1] < incumbent[1]):
+                    incumbent = better
+            if incumbent is not None:
+                keep = lp.keep(incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
+                info["kept_columns"] = int(keep.sum())
+    t1 = time.perf_counter()
+    try:
+        m = to_pyomo(mm, keep)
+    except PrunedInfeasible as exc:
+        if keep is None:  # a constraint no candidate can satisfy
+            return RawResult(SolveStatus.INFEASIBLE, info={**info, "reason": f"constraint {exc} cannot hold"})
+        info["reason"] = "reduced-cost fixing left nothing better than the incumbent"
+        return RawResult(SolveStatus.OPTIMAL, incumbent[0], incumbent[1], incumbent[1], info)
+    if extra_functionality is not None:
+        extra_functionality(m, problem)
+    info["pyomo_time"] = time.perf_counter() - t1
+    info["build_time"] = time.perf_counter() - t0
+    raw = solve_model(m, options, None if incumbent is None else incumbent[0])
+    raw.info.update(info)
+    raw.info.update(variables=m.nvariables(), constraints=m.nconstraints())
+    if raw.status is SolveStatus.INFEASIBLE and keep is not None:
+        # the incumbent lies inside the reduced model, so only broken numerics
+        # can get here: answer with the incumbent, without claiming optimality
+        return RawResult(SolveStatus.FEASIBLE, incumbent[0], lp.bound, incumbent[1], raw.info)
+    if lp is not None and raw.status.has_solution:
+        raw.bound = lp.bound if raw.bound is None else max(raw.bound, lp.bound)
+    return raw
+
+
+def _incumbent(problem: Problem, warm: np.ndarray | None, previous_keys) -> tuple[np.ndarray, float] | None:
+    if warm is None:
+        return None
+    ev = evaluate_array(problem, warm, previous_keys)
+    return (warm, ev.objective) if ev.feasible else None
+
+
+def _neighbourhood_incumbent(mm: MatrixModel, lp: LPBound, options: SolveOptions, info: dict, incumbent=None):
+    """A good first solution: the MILP over the columns whose forced LP bound is
+    within ``NEIGHBOURHOOD`` of the LP bound, with part of the time budget."""
+    t0 = time.perf_counter()
+    near = lp.keep(lp.bound * (1 + NEIGHBOURHOOD), mm.cols.integer | (mm.cols.kind == Y))
+    try:
+        m = to_pyomo(mm, near)
+    except PrunedInfeasible:
+        return None
+    remaining = options.remaining()
+    budget = 0.3 * remaining if np.isfinite(remaining) else 60.0
+    sub = SolveOptions(gap=NEIGHBOURHOOD_GAP, threads=options.threads, seed=options.seed,
+                       previous_keys=options.previous_keys,
+                       log=options.log, deadline=time.perf_counter() + budget)
+    raw = solve_model(m, sub, None if incumbent is None else incumbent[0])
+    info.update(neighbourhood_columns=int(near.sum()), neighbourhood_time=time.perf_counter() - t0,
+                neighbourhood_status=raw.status.value)
+    if raw.x is None:
+        return None
+    ev = evaluate_array(mm.problem, raw.x, options.previous_keys)
+    return (raw.x, ev.objective) if ev.feasible else None
