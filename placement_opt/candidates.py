@@ -191,3 +191,58 @@ def latency_caps(problem: Problem, upper_bound: float, min_latency: np.ndarray, 
         if a + w_max > 0:
             caps[w] = (ub - c) / (a + w_max)
     return np.maximum(caps, min_latency)
+
+
+def transitions_estimate(cand: Candidates) -> int:
+    """How many transition variables the layered formulation would have."""
+    f = cand.problem.flat
+    counts = cand.mask.sum(axis=1)
+    nxt = np.roll(counts, -1)
+    last = np.zeros(f.size, dtype=bool)
+    last[f.offset + f.length - 1] = True
+    return int((counts * nxt)[~last].sum())
+
+
+def capacity_free_bound(problem: Problem, cand: Candidates) -> float:
+    """A lower bound on the objective that ignores every capacity.
+
+    Only the latency terms contribute (every other term is >= 0): each workload
+    needs at least its fastest layered path (or, when the paths were not
+    computed, the sum of its fastest layer compute times).
+    """
+    p = problem
+    lat = cand.min_latency()
+    if lat is None:
+        c = np.where(cand.mask, p.compute_time[p.flat.global_layer], np.inf)
+        lat = np.bincount(p.flat.workload, c.min(axis=1), p.num_workloads)
+    w = p.objective_weights
+    bound = 0.0
+    wsum = p.workload_weight.sum()
+    if w.get("latency", 0) > 0 and wsum > 0:
+        bound += w["latency"] * float(p.workload_weight @ lat) / wsum
+    if w.get("max_latency", 0) > 0:
+        bound += w["max_latency"] * float(lat.max())
+    return bound
+
+
+def restrict(cand: Candidates, nodes_per_layer: int, keep: np.ndarray | None = None) -> Candidates:
+    """Keep only the ``nodes_per_layer`` most promising candidates per position
+    (fastest path through them, or nearest to source and sink), plus the nodes
+    of ``keep`` (a flat assignment).  Not exact: for models too large to build."""
+    p = cand.problem
+    f = p.flat
+    if cand.forward is not None:
+        score = cand.forward + cand.backward
+    else:
+        r = p.routes.latency
+        score = r[p.workload_source[f.workload]] + r[:, p.workload_sink[f.workload]].T
+        score = score + p.compute_time[f.global_layer]
+    score = np.where(cand.mask, score, np.inf)
+    k = min(nodes_per_layer, p.num_nodes)
+    best = np.argpartition(score, k - 1, axis=1)[:, :k]
+    mask = np.zeros_like(cand.mask)
+    np.put_along_axis(mask, best, True, axis=1)
+    mask &= cand.mask
+    if keep is not None:
+        mask[np.arange(f.size), keep] = True
+    return Candidates(p, mask, cand.forward, cand.backward, cand.limit)

@@ -29,14 +29,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Joint placement and partitioning of AI models across edge networks.",
 )
-out = Console()
-err = Console(stderr=True)
+# Wide enough for the tables when output is piped (rich assumes 80 columns then).
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 EXIT_BAD_INPUT = 2
 
 
 def _fail(message: str) -> None:
-    err.print(message, markup=False, highlight=False)
+    sys.stderr.write(message.rstrip("\n") + "\n")
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -60,10 +60,10 @@ def validate(instances: Annotated[list[Path], typer.Argument(help="instance file
     for path in instances:
         try:
             problem = load_instance(path)
-            out.print(f"{path}: ok ({problem!r})", markup=False, highlight=False)
+            console.print(f"{path}: ok ({problem!r})", markup=False, highlight=False)
         except InputError as exc:
             bad += 1
-            err.print(str(exc), markup=False, highlight=False)
+            sys.stderr.write(str(exc) + "\n")
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -79,12 +79,12 @@ def info(
     problem = _load(instance)
     stats = instance_stats(problem)
     if as_json:
-        out.print_json(json.dumps(stats))
+        console.print_json(json.dumps(stats))
         return
     table = Table(title=f"{problem.name}", show_header=False)
     for key, value in stats.items():
         table.add_row(key, _number(value, 6) if isinstance(value, float) else str(value))
-    out.print(table)
+    console.print(table)
 
 
 @app.command("evaluate")
@@ -103,9 +103,9 @@ def evaluate_cmd(
     except InputError as exc:
         _fail(str(exc))
     if as_json:
-        out.print_json(json.dumps(ev.to_dict()))
+        console.print_json(json.dumps(ev.to_dict()))
         return
-    out.print(ev.summary(), markup=False, highlight=False)
+    console.print(ev.summary(), markup=False, highlight=False)
 
 
 @app.command("solve")
@@ -137,7 +137,7 @@ def solve_cmd(
     if output:
         save_solution(result, output)
     if as_json:
-        out.print_json(json.dumps(result.to_dict()))
+        console.print_json(json.dumps(result.to_dict()))
     else:
         _print_solution(problem, result)
     if result.status.value == "error":
@@ -154,14 +154,14 @@ def _print_solution(problem: Problem, sol: Solution) -> None:
     table.add_row("time", f"{sol.solve_time:.3f} s")
     if "error" in sol.info:
         table.add_row("error", str(sol.info["error"]))
-    out.print(table)
+    console.print(table)
     if sol.assignment:
         seg = Table(title="segments (layers are 1-based)")
         seg.add_column("workload")
         seg.add_column("segments")
         for wid in sol.assignment:
             seg.add_row(wid, ", ".join(f"{s.node}[{s.first + 1}-{s.last + 1}]" for s in sol.segments(wid)))
-        out.print(seg)
+        console.print(seg)
 
 
 @app.command("list-solvers")
@@ -173,7 +173,7 @@ def list_solvers_cmd() -> None:
     for name in list_solvers():
         s = solver_info(name)
         table.add_row(name, "exact" if s.exact else "heuristic", s.description)
-    out.print(table)
+    console.print(table)
 
 
 @app.command()
@@ -188,13 +188,81 @@ def schema(
         sys.stdout.write(text)
 
 
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+@app.command()
+def generate(
+    family: Annotated[str, typer.Argument(help="smart-city, v2x, industrial or topology-zoo")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="instance file to write (.json or .yaml)")],
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    size: Annotated[str, typer.Option(help="size preset: s, m or l")] = "s",
+    nodes: Annotated[Optional[int], typer.Option(help="number of nodes")] = None,
+    workloads: Annotated[Optional[int], typer.Option(help="number of workloads")] = None,
+    model: Annotated[Optional[str], typer.Option(help="catalog model name")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--set", help="other parameter, key=value (JSON value)")] = None,
+) -> None:
+    """Generate a seeded scenario instance (see docs/generators.md)."""
+    from .generators import FAMILIES, family_params, generate as make
+    from .problem import save_instance
+
+    params = {"nodes": nodes, "workloads": workloads, "model": model}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--set {item!r}: expected key=value")
+        params[key.strip()] = _parse_value(value)
+    try:
+        problem = make(family, seed=seed, size=size, **params)
+    except ValueError as exc:
+        known = ", ".join(family_params(family)) if family in FAMILIES else ", ".join(FAMILIES)
+        _fail(f"generate: {exc}\n  known: {known}")
+    save_instance(problem, out)
+    console.print(f"{out}: {problem!r}", markup=False, highlight=False)
+
+
+@app.command()
+def demo(
+    instance: Annotated[Optional[Path], typer.Argument(help="instance file (default: a generated smart-city instance)")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds per solver")] = 60.0,
+) -> None:
+    """Solve one instance with every solver and print the comparison."""
+    from .generators import generate as make
+    from .solve import list_solvers, solve, solver_info
+
+    problem = _load(instance) if instance else make("smart-city", seed=0, size="s")
+    console.print(f"instance: {problem!r}", markup=False, highlight=False)
+    table = Table(title=f"{problem.name}: solver comparison (time limit {time_limit:g} s)")
+    for col in ("solver", "kind", "status", "objective", "bound", "gap", "feasible", "time s"):
+        table.add_column(col)
+    best = None
+    for name in list_solvers():
+        if name == "brute-force":
+            continue
+        sol = solve(problem, name, time_limit=time_limit)
+        if sol.feasible and (best is None or sol.objective < best.objective):
+            best = sol
+        gap = sol.gap
+        table.add_row(name, "exact" if solver_info(name).exact else "heuristic", sol.status.value,
+                      _number(sol.objective, 7), _number(sol.bound, 7),
+                      "-" if gap is None else f"{100 * gap:.3f} %", str(sol.feasible), f"{sol.solve_time:.2f}")
+    console.print(table)
+    if best is not None:
+        console.print(f"best plan ({best.solver}):", markup=False)
+        console.print(best.summary(), markup=False, highlight=False)
+
+
 @app.command()
 def version() -> None:
     """Print the package and solver versions."""
     from .versions import versions
 
     for name, ver in versions().items():
-        out.print(f"{name} {ver}", markup=False, highlight=False)
+        console.print(f"{name} {ver}", markup=False, highlight=False)
 
 
 def main() -> None:

@@ -262,9 +262,12 @@ def evaluate_array(problem: Problem, x: np.ndarray, previous_keys: np.ndarray | 
     link_util = link_load / p.link_bandwidth if n_links else link_load
 
     # --- terms (SPEC 6) ---------------------------------------------------------
-    wsum = p.workload_weight.sum()
+    weight = p.workload_weight
+    wsum = weight.sum()
+    # a weight-0 workload does not count, even when its latency is inf
+    weighted = np.multiply(weight, latency, out=np.zeros_like(latency), where=weight > 0)
     terms = {
-        "latency": float(p.workload_weight @ latency / wsum) if wsum > 0 else 0.0,
+        "latency": float(weighted.sum() / wsum) if wsum > 0 else 0.0,
         "max_latency": float(latency.max()),
         "bottleneck": float(max(node_util.max(), link_util.max() if n_links else 0.0, 0.0)),
         "cost": float(p.node_cost[np.unique(x)].sum()),

@@ -375,8 +375,8 @@ class Problem:
         """``c[g, i]``: seconds for global layer ``g`` on node ``i`` (SPEC 4).
 
         Uses ``layer_times[type] / (1 - utilization)`` where the model has a
-        profile for the node's type, ``flops / F_i`` otherwise; ``inf`` on nodes
-        with zero compute (switches)."""
+        profile for the node's type, ``flops / F_i`` otherwise (``inf`` on a
+        switch, ``F_i = 0``).  Either way a switch hosts nothing (``can_host``)."""
         flops_eff = self.effective_flops
         with np.errstate(divide="ignore", invalid="ignore"):
             c = self.layer_flops[:, None] / flops_eff[None, :]
@@ -387,7 +387,7 @@ class Problem:
                 continue
             rows = slice(self.model_offset[m], self.model_offset[m + 1])
             for i, node_type in enumerate(types):
-                if node_type in model.layer_times and flops_eff[i] > 0:
+                if node_type in model.layer_times:
                     c[rows, i] = np.asarray(model.layer_times[node_type]) / (1.0 - self.node_utilization[i])
         return _frozen(c)
 

@@ -85,6 +85,8 @@ class Routes:
         """``t(a, b, nbytes)``; ``inf`` when there is no route."""
         if a == b:
             return 0.0
+        if self.hops[a, b] < 0:
+            return float("inf")
         return float(self.latency[a, b] + nbytes / self.bandwidth[a, b])
 
     def link_loads(self, src: np.ndarray, dst: np.ndarray, load: np.ndarray, n_links: int) -> np.ndarray:

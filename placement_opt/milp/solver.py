@@ -21,6 +21,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
 from ..evaluate import evaluate_array
+from ..candidates import candidates, capacity_free_bound, restrict, transitions_estimate
 from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..problem import Problem
@@ -176,56 +177,124 @@ def _result(m, results, xs: list, decode, info: dict) -> RawResult:
 
 
 
+#: above this many candidate transitions the exact model is too large to build:
+#: the MILP then runs over the best few nodes per layer (status at most feasible)
+MAX_TRANSITIONS = 2_000_000
+RESTRICTED_NODES = 10
+#: rough seconds per column to build the Pyomo model and hand it to HiGHS
+BUILD_SECONDS_PER_COLUMN = 6e-5
+
+
+class _Run:
+    """State of one MILP solve: the best solution and bound known so far."""
+
+    def __init__(self, problem: Problem, options: SolveOptions):
+        self.problem = problem
+        self.options = options
+        self.info: dict = {}
+        self.incumbent: tuple[np.ndarray, float] | None = None
+        self.bound: float | None = None
+
+    def offer(self, x: np.ndarray | None, source: str) -> None:
+        cand = _incumbent(self.problem, x, self.options.previous_keys)
+        if cand is not None and (self.incumbent is None or cand[1] < self.incumbent[1]):
+            self.incumbent = cand
+            self.info["incumbent_from"] = source
+
+    def raise_bound(self, bound: float | None) -> None:
+        if bound is not None and np.isfinite(bound):
+            self.bound = bound if self.bound is None else max(self.bound, bound)
+
+    def fallback(self, reason: str) -> RawResult:
+        """Out of time: the best solution so far, honestly labelled."""
+        self.info["reason"] = reason
+        if self.incumbent is None:
+            return RawResult(SolveStatus.NO_SOLUTION, bound=self.bound, info=self.info)
+        x, obj = self.incumbent
+        return RawResult(SolveStatus.FEASIBLE, x, self.bound, obj, self.info)
+
+
 def solve_milp(problem: Problem, options: SolveOptions,
                extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None) -> RawResult:
     t0 = time.perf_counter()
-    F = build_formulation(problem)
-    empty = F.cand.infeasible_workloads()
+    run = _Run(problem, options)
+    info = run.info
+    cand = candidates(problem)
+    empty = cand.infeasible_workloads()
     if empty:
         names = ", ".join(problem.workload_ids[w] for w in empty)
         return RawResult(SolveStatus.INFEASIBLE, info={"reason": f"a layer of {names} has no node that can run it"})
+    run.raise_bound(capacity_free_bound(problem, cand))
+    run.offer(options.warm_start, "warm start")
+    if run.incumbent is None and extra_functionality is None:
+        run.offer(greedy(problem, options.previous_keys, cand), "greedy")
+    exact = transitions_estimate(cand) <= MAX_TRANSITIONS
+    if not exact:
+        cand = restrict(cand, RESTRICTED_NODES, None if run.incumbent is None else run.incumbent[0])
+        info["restricted_to_nodes_per_layer"] = RESTRICTED_NODES
+    F = build_formulation(problem, cand)
     mm = build_matrix_model(problem, options.previous_keys, F)
-    info: dict = {"matrix_time": time.perf_counter() - t0, "columns": mm.cols.size}
-    incumbent = _incumbent(problem, options.warm_start, options.previous_keys)
-    if incumbent is None and extra_functionality is None:
-        incumbent = _incumbent(problem, greedy(problem, options.previous_keys, F.cand), options.previous_keys)
-        info["greedy_objective"] = None if incumbent is None else incumbent[1]
-    keep, lp = None, None
+    info.update(matrix_time=time.perf_counter() - t0, columns=mm.cols.size, exact_model=exact)
+    keep = None
     reduce = options.extra.get("reduce", "auto")
     # user constraints may exclude the incumbent, so no pruning with them
     if extra_functionality is None and reduce and (reduce != "auto" or mm.cols.size >= REDUCE_MIN_COLUMNS):
-        lp = lp_bound(mm, options.remaining(), options.seed, options.threads)
-        if lp is not None:
+        lp = lp_bound(mm, 0.4 * options.remaining(), options.seed, options.threads)
+        if lp is None:
+            info["lp"] = "not solved in time"
+        else:
             info.update(lp_time=lp.seconds, lp_bound=lp.bound, lp_status=lp.status)
-            if incumbent is None or incumbent[1] > lp.bound * (1 + NEIGHBOURHOOD_TRIGGER):
-                better = _neighbourhood_incumbent(mm, lp, options, info, incumbent)
-                if better is not None and (incumbent is None or better[1] < incumbent[1]):
-                    incumbent = better
-            if incumbent is not None:
-                keep = lp.keep(incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
+            if exact:
+                run.raise_bound(lp.bound)
+            inc = run.incumbent
+            if inc is None or inc[1] > lp.bound * (1 + NEIGHBOURHOOD_TRIGGER):
+                run.offer(_neighbourhood_incumbent(mm, lp, options, info, inc), "LP neighbourhood")
+            if run.incumbent is not None:
+                keep = lp.keep(run.incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
                 info["kept_columns"] = int(keep.sum())
+    size = mm.cols.size if keep is None else int(keep.sum())
+    if BUILD_SECONDS_PER_COLUMN * size > options.remaining():
+        return run.fallback("not enough time left to build the MILP")
     t1 = time.perf_counter()
     try:
         m = to_pyomo(mm, keep)
     except PrunedInfeasible as exc:
         if keep is None:  # a constraint no candidate can satisfy
             return RawResult(SolveStatus.INFEASIBLE, info={**info, "reason": f"constraint {exc} cannot hold"})
-        info["reason"] = "reduced-cost fixing left nothing better than the incumbent"
-        return RawResult(SolveStatus.OPTIMAL, incumbent[0], incumbent[1], incumbent[1], info)
+        run.raise_bound(run.incumbent[1] if exact else None)
+        return run.fallback("reduced-cost fixing left nothing better than the incumbent") if not exact else \
+            RawResult(SolveStatus.OPTIMAL, run.incumbent[0], run.incumbent[1], run.incumbent[1], info)
     if extra_functionality is not None:
         extra_functionality(m, problem)
     info["pyomo_time"] = time.perf_counter() - t1
     info["build_time"] = time.perf_counter() - t0
-    raw = solve_model(m, options, None if incumbent is None else incumbent[0])
-    raw.info.update(info)
-    raw.info.update(variables=m.nvariables(), constraints=m.nconstraints())
-    if raw.status is SolveStatus.INFEASIBLE and keep is not None:
-        # the incumbent lies inside the reduced model, so only broken numerics
-        # can get here: answer with the incumbent, without claiming optimality
-        return RawResult(SolveStatus.FEASIBLE, incumbent[0], lp.bound, incumbent[1], raw.info)
-    if lp is not None and raw.status.has_solution:
-        raw.bound = lp.bound if raw.bound is None else max(raw.bound, lp.bound)
-    return raw
+    raw = solve_model(m, options, None if run.incumbent is None else run.incumbent[0])
+    info.update(raw.info)
+    info.update(variables=m.nvariables(), constraints=m.nconstraints())
+    return _combine(run, raw, exact, pruned=keep is not None)
+
+
+def _combine(run: _Run, raw: RawResult, exact: bool, pruned: bool) -> RawResult:
+    """Merge the MILP's answer with what the run already knows."""
+    if raw.status is SolveStatus.INFEASIBLE:
+        if exact and not pruned:
+            return RawResult(SolveStatus.INFEASIBLE, info=run.info)
+        # the incumbent lies inside a pruned model and a restricted model is not
+        # the problem: neither proves infeasibility
+        return run.fallback("the reduced MILP reported infeasible")
+    if raw.status is SolveStatus.ERROR:
+        return run.fallback("HiGHS reported an error")
+    run.offer(raw.x, "MILP")
+    if exact:
+        run.raise_bound(raw.bound)
+    if run.incumbent is None:
+        return RawResult(SolveStatus.NO_SOLUTION, bound=run.bound, info=run.info)
+    x, obj = run.incumbent
+    optimal = raw.status is SolveStatus.OPTIMAL and exact
+    if not optimal and run.bound is not None and relative_gap(obj, run.bound) <= 1e-6:
+        optimal = True
+    solver_obj = raw.solver_objective if raw.x is not None and np.array_equal(raw.x, x) else obj
+    return RawResult(SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE, x, run.bound, solver_obj, run.info)
 
 
 def _incumbent(problem: Problem, warm: np.ndarray | None, previous_keys) -> tuple[np.ndarray, float] | None:
@@ -235,7 +304,8 @@ def _incumbent(problem: Problem, warm: np.ndarray | None, previous_keys) -> tupl
     return (warm, ev.objective) if ev.feasible else None
 
 
-def _neighbourhood_incumbent(mm: MatrixModel, lp: LPBound, options: SolveOptions, info: dict, incumbent=None):
+def _neighbourhood_incumbent(mm: MatrixModel, lp: LPBound, options: SolveOptions, info: dict,
+                             incumbent=None) -> np.ndarray | None:
     """A good first solution: the MILP over the columns whose forced LP bound is
     within ``NEIGHBOURHOOD`` of the LP bound, with part of the time budget."""
     t0 = time.perf_counter()
@@ -252,7 +322,4 @@ def _neighbourhood_incumbent(mm: MatrixModel, lp: LPBound, options: SolveOptions
     raw = solve_model(m, sub, None if incumbent is None else incumbent[0])
     info.update(neighbourhood_columns=int(near.sum()), neighbourhood_time=time.perf_counter() - t0,
                 neighbourhood_status=raw.status.value)
-    if raw.x is None:
-        return None
-    ev = evaluate_array(mm.problem, raw.x, options.previous_keys)
-    return (raw.x, ev.objective) if ev.feasible else None
+    return raw.x

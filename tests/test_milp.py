@@ -1,0 +1,97 @@
+"""The MILP backend: the exposed Pyomo model, user constraints, warm starts, limits."""
+
+from __future__ import annotations
+
+import time
+
+import pyomo.environ as pyo
+import pytest
+
+import placement_opt as po
+from placement_opt.generators import generate
+from placement_opt.milp import build_model, solve_model
+from placement_opt.solve import SolveOptions, finish, solve
+
+
+def test_model_is_indexed_by_ids(hand):
+    m = build_model(hand)
+    assert ("A", 0, "phone") in m.x
+    assert ("A", 0, "sw") not in m.x  # switches host nothing
+    assert ("B", 0, "phone") in m.x and ("B", 0, "cloud") not in m.x  # B's layer 0 needs trust >= 1
+    assert set(m.term) == {"latency", "max_latency", "bottleneck", "cost", "energy"}
+    assert m.latency["A"].ub <= 1.0  # the SLO (or a tighter bound from the slowest candidates)
+
+
+def test_extra_functionality_adds_user_constraints(hand):
+    free = solve(hand, "milp")
+    used = {n for nodes in free.assignment.values() for n in nodes}
+
+    def no_cloud(m, problem):
+        m.no_cloud = pyo.Constraint(expr=sum(v for (w, l, i), v in m.x.items() if i == "cloud") == 0)
+
+    constrained = solve(hand, "milp", extra_functionality=no_cloud)
+    assert "cloud" in used  # the constraint matters
+    assert constrained.status.value == "optimal"
+    assert all(n != "cloud" for nodes in constrained.assignment.values() for n in nodes)
+    assert constrained.objective >= free.objective
+    # the same optimum by brute force over assignments that avoid the cloud
+    best = min(
+        po.evaluate(hand, {"A": a, "B": b}).objective
+        for a in _paths(hand) for b in _paths(hand)
+        if "cloud" not in a + b and po.evaluate(hand, {"A": a, "B": b}).feasible
+    )
+    assert constrained.objective == pytest.approx(best, rel=1e-9)
+
+
+def _paths(problem):
+    hosts = [n.id for n in problem.nodes if n.flops > 0 and n.available]
+    return [[a, b, c] for a in hosts for b in hosts for c in hosts]
+
+
+def test_solve_model_on_a_user_model(hand):
+    m = build_model(hand)
+    m.force = pyo.Constraint(expr=m.x["A", 0, "phone"] == 0)
+    raw = solve_model(m, SolveOptions())
+    sol = finish(hand, raw, "milp", SolveOptions(), 0.0)
+    assert sol.assignment["A"][0] != "phone" and sol.status.value == "optimal"
+
+
+def test_warm_start_is_used_and_kept_when_optimal(hand):
+    best = solve(hand, "brute-force")
+    sol = solve(hand, "milp", warm_start=best)
+    assert sol.info["warm_start"] == "used"
+    assert sol.objective == pytest.approx(best.objective, rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def medium():
+    return generate("smart-city", seed=0, size="m", nodes=20, workloads=10, model="llama-2-13b")
+
+
+def test_time_limit_is_respected_with_an_honest_bound(medium):
+    t0 = time.perf_counter()
+    sol = solve(medium, "milp", time_limit=4)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 4 + 3.0
+    assert sol.status.value in ("feasible", "optimal", "no_solution")
+    if sol.objective is not None:
+        assert sol.feasible
+        assert sol.bound <= sol.objective * (1 + 1e-9)
+        assert 0 <= sol.gap < 0.2
+
+
+def test_user_gap_is_not_optimal_unless_closed(medium):
+    sol = solve(medium, "milp", gap=0.05, time_limit=60)
+    assert sol.feasible and sol.gap <= 0.05 + 1e-9
+    assert sol.status.value == ("optimal" if sol.gap <= 1e-6 else "feasible")
+
+
+def test_reduction_and_full_model_agree_on_a_small_generated_instance():
+    p = generate("smart-city", seed=1, size="s")
+    reduced = solve(p, "milp", reduce=True, time_limit=120)
+    full = solve(p, "milp", reduce=False, time_limit=120)
+    textbook = solve(p, "milp-textbook", time_limit=120)
+    assert reduced.status.value == full.status.value == textbook.status.value == "optimal"
+    assert reduced.objective == pytest.approx(full.objective, rel=1e-6)
+    assert textbook.objective == pytest.approx(full.objective, rel=1e-6)
+    assert reduced.info["kept_columns"] < reduced.info["columns"]
