@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/placement-opt demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --nbmake tests notebooks
+	$(BIN)/python -m pytest -q -n 2 --nbmake tests $(wildcard notebooks/*.ipynb)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/evaluator.py

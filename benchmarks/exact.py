@@ -60,7 +60,7 @@ def warm_up(solvers):
 def run(args):
     solvers = [s for s in args.solvers if s in list_solvers()]
     warm_up(solvers)
-    console = Console()
+    console = Console(width=180)
     table = Table(title=f"exact solvers (time limit {args.time_limit:g} s)")
     for col in ("instance", "layers", "solver", "status", "objective", "bound", "gap %", "build s", "solve s",
                 "total s", "speedup"):
@@ -94,10 +94,11 @@ def run(args):
                     if s == "milp":
                         speedups.append(b_total / total)
             r = next(r for r in rows if r["instance"] == name and r["solver"] == s)
-            table.add_row(name, str(r["layers"]), s, r["status"], _fmt(r["objective"]), _fmt(r["bound"]),
-                          "-" if r["gap"] is None else f"{100 * r['gap']:.4f}", f"{r['build']:.2f}",
-                          f"{r['solve']:.2f}", f"{r['total']:.2f}", ratio)
-        console.print(f"done {name}", style="dim")
+            cells = (name, str(r["layers"]), s, r["status"], _fmt(r["objective"]), _fmt(r["bound"]),
+                     "-" if r["gap"] is None else f"{100 * r['gap']:.4f}", f"{r['build']:.2f}",
+                     f"{r['solve']:.2f}", f"{r['total']:.2f}", ratio)
+            table.add_row(*cells)
+            console.print("  ".join(cells), style="dim", markup=False)
     console.print(table)
     if speedups:
         gm = math.exp(statistics.fmean(math.log(x) for x in speedups))

@@ -252,7 +252,7 @@ def evaluate_array(problem: Problem, x: np.ndarray, previous_keys: np.ndarray | 
     with np.errstate(invalid="ignore"):
         busy = np.where(rate_k > 0, rate_k * comp, 0.0)
     node_util = np.bincount(x, busy, n_nodes)
-    keys = np.unique(gl * n_nodes + x)
+    keys = _placed(gl * n_nodes + x, p.num_global_layers * n_nodes)
     key_layer, key_node = np.divmod(keys, n_nodes)
     weights = np.bincount(key_node, p.layer_param_bytes[key_layer], n_nodes)
     memory = weights + np.bincount(x, p.layer_state_bytes[gl], n_nodes)
@@ -270,7 +270,7 @@ def evaluate_array(problem: Problem, x: np.ndarray, previous_keys: np.ndarray | 
         "latency": float(weighted.sum() / wsum) if wsum > 0 else 0.0,
         "max_latency": float(latency.max()),
         "bottleneck": float(max(node_util.max(), link_util.max() if n_links else 0.0, 0.0)),
-        "cost": float(p.node_cost[np.unique(x)].sum()),
+        "cost": float(p.node_cost @ (np.bincount(x, minlength=n_nodes) > 0)),
         "energy": float(
             rate_k @ (p.layer_flops[gl] * p.node_energy_per_flop[x])
             + t_load @ np.where(moves & routed, routes.energy_per_byte[t_src, t_dst], 0.0)
@@ -303,6 +303,15 @@ def evaluate_array(problem: Problem, x: np.ndarray, previous_keys: np.ndarray | 
             "placed_keys": keys,
         },
     )
+
+
+def _placed(keys: np.ndarray, space: int) -> np.ndarray:
+    """Sorted unique keys; a bitmap beats hashing while the key space is small."""
+    if space > 8 * keys.size + 100_000:
+        return np.unique(keys)
+    seen = np.zeros(space, dtype=bool)
+    seen[keys] = True
+    return np.flatnonzero(seen)
 
 
 def _over(value: np.ndarray, limit: np.ndarray | float) -> np.ndarray:

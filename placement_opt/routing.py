@@ -98,6 +98,13 @@ class Routes:
         total = np.zeros(n_links)
         active = (src != dst) & (self.hops[src, dst] > 0) & (load != 0)
         src, cur, load = src[active], dst[active], load[active]
+        n = self.hops.shape[0]
+        if src.size > 64 and n * n <= 4 * src.size + 1_000_000:
+            # walk each (source, destination) pair once with its summed load
+            pair_load = np.bincount(src * n + cur, load, n * n)
+            pairs = np.flatnonzero(pair_load)
+            src, cur = np.divmod(pairs, n)
+            load = pair_load[pairs]
         while cur.size:
             total += np.bincount(self.pred_link[src, cur], weights=load, minlength=n_links)
             cur = self.pred_node[src, cur]

@@ -285,13 +285,13 @@ def check_assignment(problem: Problem, assignment: Mapping[str, Any], file: str 
                                       f"{problem.models[problem.workload_model[w]].id!r} has {length} layers"))
             continue
         start = int(flat.offset[w])
-        for k, node in enumerate(nodes):
-            i = index.get(node) if isinstance(node, str) else None
-            if i is None:
-                issues.append(Issue(format_path(["assignment", wid, k]), f"unknown node {node!r}",
-                                    did_you_mean(str(node), problem.node_ids)))
-            else:
-                x[start + k] = i
+        row = [index.get(node, -1) if isinstance(node, str) else -1 for node in nodes]
+        x[start:start + length] = row
+        if -1 in row:
+            for k, node in enumerate(nodes):
+                if row[k] == -1:
+                    issues.append(Issue(format_path(["assignment", wid, k]), f"unknown node {node!r}",
+                                        did_you_mean(str(node), problem.node_ids)))
     if issues:
         raise SolutionError(issues, file)
     return x

@@ -11,11 +11,20 @@ migration for weights not placed before.  ``max_segments`` is exact in the DP
 layers add up, or revisits a node under ``one_segment_per_node``, is repaired by
 forbidding the offending choice and solving again.  If a workload cannot be
 placed, the whole construction is retried with it first.
+
+Two options steer how workloads of one model share weights: ``reserve`` makes
+the workload that first places a layer on a node also set aside memory for the
+state of the model's workloads still to come (which they then draw from), and
+``share`` makes those later workloads use a layer only where it is already
+placed (their private layers excepted), so that they follow the first
+workload's pipeline instead of fragmenting memory.  :func:`greedy` tries a few
+combinations and keeps the best.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,18 +43,29 @@ class Residual:
     memory: np.ndarray
     busy: np.ndarray
     link_load: np.ndarray
-    placed: set[int] = field(default_factory=set)  # global_layer * N + node
-    hosting: np.ndarray | None = None
+    placed: np.ndarray  # (global layer, node): weights are there
+    reserved: np.ndarray  # (global layer, node): state bytes set aside for later workloads
+    hosting: np.ndarray
 
     @classmethod
     def empty(cls, p: Problem) -> Residual:
+        shape = (p.num_global_layers, p.num_nodes)
         return cls(p, p.node_memory.astype(float).copy(), np.zeros(p.num_nodes), np.zeros(p.num_links),
-                   set(), np.zeros(p.num_nodes, dtype=bool))
+                   np.zeros(shape, dtype=bool), np.zeros(shape), np.zeros(p.num_nodes, dtype=bool))
 
 
 class Greedy:
-    def __init__(self, problem: Problem, cand: Candidates | None = None, previous_keys: np.ndarray | None = None):
+    """The construction; ``reserve`` in [0, 1] makes a workload that places new
+    weights on a node also keep room for that fraction of the not yet placed
+    workloads of the same model to add their state there (so that the first
+    workload does not fill a node that all of them could share)."""
+
+    def __init__(self, problem: Problem, cand: Candidates | None = None, previous_keys: np.ndarray | None = None,
+                 reserve: float = 0.0, share: bool = False):
         self.p = problem
+        self.reserve = reserve
+        self.share = share
+        self.pending = np.bincount(problem.workload_model, minlength=len(problem.models)).astype(float)
         self.cand = cand if cand is not None else candidates(problem)
         self.previous = set() if previous_keys is None else set(previous_keys.tolist())
         w = problem.objective_weights
@@ -79,15 +99,21 @@ class Greedy:
             order = [failed] + [w for w in order if w != failed]
         return None
 
+    def _others(self, w: int) -> float:
+        """Workloads of ``w``'s model still to be placed, ``w`` excluded."""
+        return max(self.pending[self.p.workload_model[w]] - 1.0, 0.0)
+
     def _construct(self, order: list[int]) -> tuple[np.ndarray, int | None]:
         p = self.p
         x = np.full(p.flat.size, -1, dtype=np.int64)
         res = Residual.empty(p)
+        self.pending = np.bincount(p.workload_model, minlength=len(p.models)).astype(float)
         for w in order:
             path = self.place(w, res)
             if path is None:
                 return x, w
             self.commit(w, path, res)
+            self.pending[p.workload_model[w]] -= 1
             start = p.flat.offset[w]
             x[start:start + path.size] = path
         return x, None
@@ -95,10 +121,28 @@ class Greedy:
     # --------------------------------------------------------- one workload
     def place(self, w: int, res: Residual) -> np.ndarray | None:
         """Cheapest feasible path for workload ``w`` given the residuals."""
-        p = self.p
-        f = p.flat
+        f = self.p.flat
         start, length = int(f.offset[w]), int(f.length[w])
-        allowed = self.cand.mask[start:start + length].copy()
+        base = self.cand.mask[start:start + length]
+        if self.share:
+            path = self._place(w, res, base & self._shared(w, res))
+            if path is not None:
+                return path
+        return self._place(w, res, base)
+
+    def _shared(self, w: int, res: Residual) -> np.ndarray:
+        """Where ``w`` may run each layer in share mode: where the layer is placed
+        already, anywhere if it is placed nowhere yet or private for ``w``."""
+        f = self.p.flat
+        start, length = int(f.offset[w]), int(f.length[w])
+        placed = res.placed[f.global_layer[start:start + length]]
+        free = ~placed.any(axis=1) | (np.arange(length) < self.p.workload_private_layers[w])
+        return placed | free[:, None]
+
+    def _place(self, w: int, res: Residual, allowed: np.ndarray) -> np.ndarray | None:
+        f = self.p.flat
+        length = int(f.length[w])
+        allowed = allowed.copy()
         forbidden_moves: set[tuple[int, int, int]] = set()
         latency_only = False
         for _ in range(4 * length + 8):
@@ -130,8 +174,11 @@ class Greedy:
         c = p.compute_time[gl]
         busy = rate * c if rate > 0 else np.zeros_like(c)
         keys = gl[:, None] * n + np.arange(n)[None, :]
-        placed = np.isin(keys, np.fromiter(res.placed, dtype=np.int64, count=len(res.placed)))
-        need = p.layer_state_bytes[gl][:, None] + np.where(placed, 0.0, p.layer_param_bytes[gl][:, None])
+        placed = res.placed[gl]
+        state = p.layer_state_bytes[gl][:, None]
+        extra = self.reserve * self._others(w) * state
+        need = np.where(placed, np.maximum(state - res.reserved[gl], 0.0),
+                        state + p.layer_param_bytes[gl][:, None] + extra)
         ok = allowed & (busy <= (p.max_utilization - res.busy)[None, :] + FEASIBILITY_RTOL * p.max_utilization)
         ok &= need <= res.memory[None, :] + FEASIBILITY_RTOL * p.node_memory[None, :]
         cost = (1.0 if latency_only else self.lat_weight[w]) * c
@@ -156,29 +203,44 @@ class Greedy:
         return t
 
     def _dp(self, w, allowed, forbidden_moves, res, latency_only=False) -> np.ndarray | None:
+        """Cheapest path through the layer-by-node graph.  With a ``max_segments``
+        below the layer count the state also counts segments; otherwise a move
+        to the same node is free and one state per node suffices."""
         p = self.p
         f = p.flat
         start, length = int(f.offset[w]), int(f.length[w])
         gl = f.global_layer[start:start + length]
         node_cost = self._node_costs(w, res, allowed, latency_only)
-        segs = int(min(p.workload_max_segments[w], length))
+        limited = p.workload_max_segments[w] < length
+        segs = int(p.workload_max_segments[w]) if limited else 1
         n = p.num_nodes
         src, snk = p.workload_source[w], p.workload_sink[w]
         m = p.workload_model[w]
+        moves: dict[float, np.ndarray] = {}
         cost = np.full((segs, n), INF)
         cost[0] = self._move_cost(w, float(p.input_bytes[m]), latency_only)[src] + node_cost[0]
         back = np.zeros((length, segs, n), dtype=np.int64)
         for k in range(1, length):
-            move = self._move_cost(w, float(p.layer_output_bytes[gl[k - 1]]), latency_only).copy()
-            np.fill_diagonal(move, INF)
-            for (kk, i, j) in forbidden_moves:
-                if kk == k - 1:
+            nbytes = float(p.layer_output_bytes[gl[k - 1]])
+            if nbytes not in moves:
+                moves[nbytes] = self._move_cost(w, nbytes, latency_only)
+            move = moves[nbytes]
+            blocked = [(i, j) for (kk, i, j) in forbidden_moves if kk == k - 1]
+            if blocked:
+                move = move.copy()
+                for i, j in blocked:
                     move[i, j] = INF
-            new = np.full((segs, n), INF)
+            if not limited:
+                via = cost[0][:, None] + move  # diagonal 0: staying is free
+                back[k, 0] = via.argmin(axis=0)
+                cost = (via[back[k, 0], np.arange(n)] + node_cost[k])[None, :]
+                continue
+            new = cost.copy()  # stay on the same node, same segment count
             back[k] = np.arange(n)[None, :]
-            new[:] = cost  # stay on the same node, same segment count
             if segs > 1:
-                via = cost[:-1, :, None] + move[None, :, :]  # (s-1, from, to)
+                off = move.copy()
+                np.fill_diagonal(off, INF)
+                via = cost[:-1, :, None] + off[None, :, :]  # (s-1, from, to)
                 best_from = via.argmin(axis=1)
                 best = np.take_along_axis(via, best_from[:, None, :], axis=1)[:, 0, :]
                 better = best < new[1:]
@@ -193,7 +255,7 @@ class Greedy:
         for k in range(length - 1, -1, -1):
             path[k] = j
             i = back[k, s, j] if k > 0 else j
-            if i != j:
+            if i != j and limited:
                 s -= 1
             j = i
         return path
@@ -209,14 +271,18 @@ class Greedy:
         n = p.num_nodes
         busy = np.zeros(n)
         mem = np.zeros(n)
-        seen: set[int] = set()
+        seen: set[tuple[int, int]] = set()
+        others = self.reserve * self._others(w)
         for k, (g, i) in enumerate(zip(gl.tolist(), path.tolist())):
             busy[i] += rate * p.compute_time[g, i] if rate > 0 else 0.0
-            key = g * n + i
-            if key not in res.placed and key not in seen:
-                mem[i] += p.layer_param_bytes[g]
-                seen.add(key)
-            mem[i] += p.layer_state_bytes[g]
+            state = p.layer_state_bytes[g]
+            if res.placed[g, i]:
+                mem[i] += max(state - res.reserved[g, i], 0.0)
+            elif (g, i) not in seen:
+                mem[i] += p.layer_param_bytes[g] + state * (1 + others)
+                seen.add((g, i))
+            else:
+                mem[i] += state
             if busy[i] > p.max_utilization - res.busy[i] + FEASIBILITY_RTOL * p.max_utilization:
                 return ("node", k, i, -1)
             if mem[i] > res.memory[i] + FEASIBILITY_RTOL * p.node_memory[i]:
@@ -273,25 +339,44 @@ class Greedy:
         f = p.flat
         start = int(f.offset[w])
         gl = f.global_layer[start:start + path.size]
-        n = p.num_nodes
         rate = p.workload_rate[w]
+        others = self.reserve * self._others(w)
         for g, i in zip(gl.tolist(), path.tolist()):
             if rate > 0:
                 res.busy[i] += rate * p.compute_time[g, i]
-            key = g * n + i
-            if key not in res.placed:
-                res.placed.add(key)
-                res.memory[i] -= p.layer_param_bytes[g]
-            res.memory[i] -= p.layer_state_bytes[g]
+            state = p.layer_state_bytes[g]
+            if res.placed[g, i]:
+                drawn = min(res.reserved[g, i], state)
+                res.reserved[g, i] -= drawn
+                res.memory[i] -= state - drawn
+            else:
+                res.placed[g, i] = True
+                res.reserved[g, i] = others * state
+                res.memory[i] -= p.layer_param_bytes[g] + state + others * state
             res.hosting[i] = True
         if p.num_links:
             res.link_load += self._transfers(w, path)[1]
 
 
+#: (reserve, share) combinations tried by :func:`greedy`, best first (see :class:`Greedy`)
+VARIANTS = ((1.0, False), (0.0, False), (1.0, True))
+
+
 def greedy(problem: Problem, previous_keys: np.ndarray | None = None,
-           cand: Candidates | None = None) -> np.ndarray | None:
-    """A feasible flat assignment, or None if the greedy could not find one."""
-    x = Greedy(problem, cand, previous_keys).run()
-    if x is None:
-        return None
-    return x if evaluate_array(problem, x, previous_keys).feasible else None
+           cand: Candidates | None = None, variants: tuple = VARIANTS,
+           deadline: float = np.inf) -> np.ndarray | None:
+    """The best feasible flat assignment over a few construction variants (as
+    many as fit before ``deadline``, a ``time.perf_counter()`` value; the first
+    always runs), or None if none of them found one."""
+    cand = cand if cand is not None else candidates(problem)
+    best, best_obj = None, np.inf
+    for n, (reserve, share) in enumerate(variants):
+        if n and time.perf_counter() > deadline:
+            break
+        x = Greedy(problem, cand, previous_keys, reserve, share).run()
+        if x is None:
+            continue
+        ev = evaluate_array(problem, x, previous_keys)
+        if ev.feasible and ev.objective < best_obj:
+            best, best_obj = x, ev.objective
+    return best

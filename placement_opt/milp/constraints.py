@@ -312,3 +312,67 @@ def hosting_block(F: Formulation, cols: Columns) -> RowBlock:
     return block("activation", x_keys(F, xs), xs.size, np.concatenate([r, r]),
                  np.concatenate([host_col[F.x_node[xs]], cols.first(X) + xs]),
                  np.concatenate([np.ones(xs.size), -np.ones(xs.size)]), 0.0, None)
+
+
+def stay_limits(F: Formulation) -> tuple[np.ndarray, np.ndarray]:
+    """For each x column: how many consecutive layers, from its own on, its
+    workload can run on its node before the node overflows with that
+    workload's weights and state (or its compute load) alone.
+
+    Returns ``(limit, to_end)`` where ``to_end`` marks columns whose workload can
+    stay on the node until its last layer.
+    """
+    p = F.problem
+    f = p.flat
+    gl = f.global_layer
+    need = p.layer_param_bytes[gl] + p.layer_state_bytes[gl]
+    rate = p.workload_rate[f.workload]
+    limit = np.zeros(F.num_x, dtype=np.int64)
+    to_end = np.zeros(F.num_x, dtype=bool)
+    tol = 1 + FEASIBILITY_RTOL
+    for w in range(p.num_workloads):
+        k0, k1 = int(f.offset[w]), int(f.offset[w] + f.length[w])
+        cols = np.flatnonzero(F.x_workload == w)
+        cum_need = np.concatenate([[0.0], np.cumsum(need[k0:k1])])
+        for i in np.unique(F.x_node[cols]).tolist():
+            sel = cols[F.x_node[cols] == i]
+            a = F.x_pos[sel] - k0
+            fit = np.searchsorted(cum_need, cum_need[a] + p.node_memory[i] * tol, side="right") - 1 - a
+            if rate[k0] > 0:
+                busy = np.concatenate([[0.0], np.cumsum(rate[k0] * p.compute_time[gl[k0:k1], i])])
+                fit = np.minimum(fit, np.searchsorted(busy, busy[a] + p.max_utilization * tol, side="right") - 1 - a)
+            limit[sel] = fit
+            to_end[sel] = a + fit >= k1 - k0
+    return limit, to_end
+
+
+def leave_cuts(F: Formulation, cols: Columns, xs: np.ndarray, limit: np.ndarray) -> RowBlock:
+    """"Must leave" cuts for the x columns ``xs``: whoever runs layer ``a`` on
+    node ``i`` and cannot hold the next ``limit`` layers there alone must move
+    away from ``i`` after one of layers ``a .. a+limit-1``:
+    ``x[w,a,i] <= sum_{l=a}^{a+limit-1} sum_j y[w,l,i,j]``.  Valid for every
+    integer solution; the LP relaxation, which spreads a model fractionally
+    over nodes too small for it, violates them.  ``limit[r]`` is the stay limit
+    of ``xs[r]`` (:func:`stay_limits`)."""
+    p = F.problem
+    rows, col, val = [], [], []
+    by_from: dict[tuple[int, int], np.ndarray] = {}
+    order = np.lexsort((F.y_pos, F.y_from))
+    for (pos, node), idx in _group(F.y_pos[order], F.y_from[order], order).items():
+        by_from[(pos, node)] = idx
+    for r, v in enumerate(xs.tolist()):
+        a, i = int(F.x_pos[v]), int(F.x_node[v])
+        ys = [by_from[(pos, i)] for pos in range(a, a + int(limit[r])) if (pos, i) in by_from]
+        ys = np.concatenate(ys) if ys else np.zeros(0, dtype=np.int64)
+        rows.append(np.full(ys.size + 1, r))
+        col += [np.array([cols.first(X) + v]), cols.first(Y) + ys]
+        val += [np.ones(1), -np.ones(ys.size)]
+    return block("leave_cut", x_keys(F, xs), xs.size, np.concatenate(rows) if rows else [],
+                 np.concatenate(col) if col else [], np.concatenate(val) if val else [], None, 0.0)
+
+
+def _group(pos: np.ndarray, node: np.ndarray, idx: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    out: dict[tuple[int, int], list[int]] = {}
+    for a, b, t in zip(pos.tolist(), node.tolist(), idx.tolist()):
+        out.setdefault((a, b), []).append(t)
+    return {k: np.asarray(v, dtype=np.int64) for k, v in out.items()}

@@ -40,6 +40,10 @@ class MatrixModel:
     def problem(self) -> Problem:
         return self.F.problem
 
+    def with_blocks(self, blocks: list[RowBlock]) -> MatrixModel:
+        """The same model with extra rows (cuts) at the end."""
+        return MatrixModel(self.F, self.cols, self.blocks + tuple(blocks), self.terms, self.weights)
+
     @cached_property
     def c(self) -> np.ndarray:
         return objective_vector(self.cols, self.terms, self.weights)

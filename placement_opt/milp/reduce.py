@@ -24,8 +24,11 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 from pyomo.common.tee import capture_output
+from scipy.sparse import coo_matrix
 
+from .constraints import leave_cuts, stay_limits
 from .model import MatrixModel
+from .variables import X, Y
 
 #: relative slack added to the incumbent objective before pruning
 PRUNE_RTOL = 1e-7
@@ -38,6 +41,9 @@ class LPBound:
     reduced_cost: np.ndarray  # d = c - A'y
     seconds: float
     status: str
+    model: MatrixModel  # the matrix model with the cuts that were added
+    cuts: int = 0
+    rounds: int = 0
 
     def keep(self, upper_bound: float, integral: np.ndarray) -> np.ndarray:
         """Columns that may be non-zero in a solution with objective <= upper_bound."""
@@ -58,12 +64,7 @@ def lagrangian_bound(mm: MatrixModel, y: np.ndarray) -> tuple[float, np.ndarray]
     return float(rows.sum() + cols.sum()), d
 
 
-def lp_bound(mm: MatrixModel, time_limit: float, seed: int = 0, threads: int | None = None) -> LPBound | None:
-    """Solve the LP relaxation with HiGHS and turn its duals into :class:`LPBound`.
-
-    Returns None when the LP could not be solved within the time limit.
-    """
-    t0 = time.perf_counter()
+def _highs_lp(mm: MatrixModel, time_limit: float, seed: int, threads: int | None) -> highspy.Highs:
     with capture_output(capture_fd=True):  # highspy prints a banner on creation
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -73,8 +74,7 @@ def lp_bound(mm: MatrixModel, time_limit: float, seed: int = 0, threads: int | N
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     lp = highspy.HighsLp()
-    n, m = mm.cols.size, mm.A.shape[0]
-    lp.num_col_, lp.num_row_ = n, m
+    lp.num_col_, lp.num_row_ = mm.cols.size, mm.A.shape[0]
     lp.col_cost_ = mm.c
     lp.col_lower_ = mm.cols.lower
     lp.col_upper_ = mm.cols.upper
@@ -86,15 +86,83 @@ def lp_bound(mm: MatrixModel, time_limit: float, seed: int = 0, threads: int | N
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
     lp.a_matrix_.value_ = A.data
     h.passModel(lp)
+    return h
+
+
+#: separation rounds of "must leave" cuts in the LP pre-pass
+CUT_ROUNDS = 12
+#: a cut is added when the LP violates it by more than this
+CUT_VIOLATION = 1e-4
+
+
+def _violated_leave_cuts(mm: MatrixModel, values: np.ndarray, limit: np.ndarray, to_end: np.ndarray,
+                         done: np.ndarray) -> np.ndarray:
+    """x columns whose "must leave" cut the LP solution violates."""
+    F, cols = mm.F, mm.cols
+    p = F.problem
+    n = p.num_nodes
+    xv = values[cols.of(X)]
+    yv = values[cols.of(Y)]
+    out = np.zeros((p.flat.size + 1, n))
+    np.add.at(out, (F.y_pos + 1, F.y_from), yv)
+    cum = np.cumsum(out, axis=0)  # cum[k, i] = flow leaving i after positions < k
+    a = F.x_pos
+    window = cum[a + limit, F.x_node] - cum[a, F.x_node]
+    return np.flatnonzero(~to_end & ~done & (xv - window > CUT_VIOLATION))
+
+
+def lp_bound(mm: MatrixModel, time_limit: float, seed: int = 0, threads: int | None = None,
+             cuts: bool = True) -> LPBound | None:
+    """Solve the LP relaxation with HiGHS, strengthened by rounds of violated
+    "must leave" cuts (:func:`placement_opt.milp.constraints.leave_cuts`), and
+    turn its duals into :class:`LPBound`.  Returns None when the LP could not be
+    solved within the time limit."""
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    h = _highs_lp(mm, time_limit, seed, threads)
     h.run()
+    limit, to_end = stay_limits(mm.F) if cuts else (None, None)
+    added = np.zeros(mm.F.num_x, dtype=bool)
+    order_added: list[np.ndarray] = []
+    rounds = 0
+    model = mm
+    while cuts and rounds < CUT_ROUNDS and time.perf_counter() < deadline:
+        sol = h.getSolution()
+        if not sol.value_valid:
+            break
+        new = _violated_leave_cuts(mm, np.asarray(sol.col_value), limit, to_end, added)
+        if new.size == 0:
+            break
+        blk = leave_cuts(mm.F, mm.cols, new, limit[new])
+        A = coo_matrix((blk.val, (blk.row, blk.col)), shape=(blk.num_rows, mm.cols.size)).tocsr()
+        h.addRows(blk.num_rows, blk.lower, blk.upper, A.nnz, A.indptr[:-1].astype(np.int32),
+                  A.indices.astype(np.int32), A.data)
+        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        h.run()
+        added[new] = True
+        order_added.append(new)
+        rounds += 1
+    if added.any():
+        xs = np.flatnonzero(added)
+        model = mm.with_blocks([leave_cuts(mm.F, mm.cols, xs, limit[xs])])
     status = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()
-    if not sol.dual_valid:
+    if not sol.dual_valid or time.perf_counter() > deadline:
         return None
-    y = np.asarray(sol.row_dual)
+    order = np.concatenate(order_added) if order_added else np.zeros(0, dtype=np.int64)
+    y = _cut_duals_by_column(mm.A.shape[0], np.asarray(sol.row_dual), order)
     # HiGHS's sign convention for row duals may differ from ours; both signs
     # give valid bounds, so take the better.
-    (b1, d1), (b2, d2) = lagrangian_bound(mm, y), lagrangian_bound(mm, -y)
+    (b1, d1), (b2, d2) = lagrangian_bound(model, y), lagrangian_bound(model, -y)
     bound, d = (b1, d1) if b1 >= b2 else (b2, d2)
     info = h.getInfo()
-    return LPBound(bound, float(info.objective_function_value), d, time.perf_counter() - t0, status)
+    return LPBound(bound, float(info.objective_function_value), d, time.perf_counter() - t0, status, model,
+                   int(added.sum()), rounds)
+
+
+def _cut_duals_by_column(base_rows: int, duals: np.ndarray, order_added: np.ndarray) -> np.ndarray:
+    """HiGHS holds the cut rows in the order they were added, round by round;
+    the final model lists them by x column.  Reorder the duals to match."""
+    if order_added.size == 0:
+        return duals
+    return np.concatenate([duals[:base_rows], duals[base_rows:][np.argsort(order_added)]])

@@ -43,7 +43,7 @@ NEIGHBOURHOOD = 0.01
 #: ... and is solved to this relative gap only: it just needs a good incumbent
 NEIGHBOURHOOD_GAP = 1e-3
 #: that first pass runs when the incumbent is this far above the LP bound
-NEIGHBOURHOOD_TRIGGER = 2e-3
+NEIGHBOURHOOD_TRIGGER = 0.02
 
 
 def build_model(
@@ -137,6 +137,7 @@ def run_highs(
         "mip_feasibility_tolerance": FEASIBILITY_TOL,
         "primal_feasibility_tolerance": FEASIBILITY_TOL,
         "mip_abs_gap": 0.0 if options.gap is None else 1e-12,
+        **dict(options.extra.get("highs_options", {})),
     }
     kwargs = dict(
         load_solutions=False,
@@ -227,7 +228,8 @@ def solve_milp(problem: Problem, options: SolveOptions,
     run.raise_bound(capacity_free_bound(problem, cand))
     run.offer(options.warm_start, "warm start")
     if run.incumbent is None and extra_functionality is None:
-        run.offer(greedy(problem, options.previous_keys, cand), "greedy")
+        budget = 0.2 * options.remaining()
+        run.offer(greedy(problem, options.previous_keys, cand, deadline=time.perf_counter() + budget), "greedy")
     exact = transitions_estimate(cand) <= MAX_TRANSITIONS
     if not exact:
         cand = restrict(cand, RESTRICTED_NODES, None if run.incumbent is None else run.incumbent[0])
@@ -246,6 +248,8 @@ def solve_milp(problem: Problem, options: SolveOptions,
             info.update(lp_time=lp.seconds, lp_bound=lp.bound, lp_status=lp.status)
             if exact:
                 run.raise_bound(lp.bound)
+            info.update(leave_cuts=lp.cuts, cut_rounds=lp.rounds)
+            mm = lp.model  # with the cuts the LP needed
             inc = run.incumbent
             if inc is None or inc[1] > lp.bound * (1 + NEIGHBOURHOOD_TRIGGER):
                 run.offer(_neighbourhood_incumbent(mm, lp, options, info, inc), "LP neighbourhood")
