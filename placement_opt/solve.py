@@ -78,6 +78,16 @@ _BUILTIN = {
     "milp-textbook": "placement_opt.milp.textbook",
     "cpsat": "placement_opt.cpsat",
     "greedy": "placement_opt.heuristics",
+    "local-search": "placement_opt.heuristics.local_search",
+    "random": "placement_opt.heuristics.baselines",
+    "neurosurgeon": "placement_opt.heuristics.baselines",
+    "even-split": "placement_opt.heuristics.baselines",
+    "memory-proportional": "placement_opt.heuristics.baselines",
+    "device-only": "placement_opt.heuristics.baselines",
+    "edge-only": "placement_opt.heuristics.baselines",
+    "cloud-only": "placement_opt.heuristics.baselines",
+    "edgeshard-dp": "placement_opt.heuristics.baselines",
+    "petals": "placement_opt.heuristics.baselines",
 }
 
 
