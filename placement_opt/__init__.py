@@ -16,6 +16,7 @@ from .evaluate import Evaluation, Violation, evaluate
 from .instance import OBJECTIVE_TERMS, Instance, instance_json_schema
 from .problem import Problem, load_instance, save_instance
 from .solution import Segment, Solution, SolveStatus, load_solution, save_solution
+from .solve import list_solvers, register_solver, solve, solver_info  # noqa: E402  (function shadows module, as in PyVRP)
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,10 @@ __all__ = [
     "Violation",
     "evaluate",
     "instance_json_schema",
+    "list_solvers",
+    "register_solver",
+    "solve",
+    "solver_info",
     "load_instance",
     "load_solution",
     "save_instance",

@@ -22,6 +22,13 @@ def test_registry_names_every_solver():
     assert "greedy" in list_solvers(exact=False)
 
 
+def test_solve_is_the_package_entry_point(hand):
+    assert po.solve is solve and po.list_solvers is list_solvers
+    sol = po.solve(hand, solver="brute-force")
+    assert sol.status is po.SolveStatus.OPTIMAL
+    assert sol.objective == po.evaluate(hand, sol).objective
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
