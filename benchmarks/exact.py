@@ -39,11 +39,14 @@ from placement_opt.solve import list_solvers, solve  # noqa: E402
 SIZES = [(16, 8, "llama-2-7b"), (20, 10, "llama-2-13b"), (24, 12, "llama-2-13b")]
 
 
-def build_instances(seeds, family="smart-city"):
-    for nodes, workloads, model in SIZES:
-        for seed in seeds:
-            p = generate(family, seed=seed, size="m", nodes=nodes, workloads=workloads, model=model)
-            yield f"{family}-{nodes}n-{workloads}w-s{seed}", p
+def build_instances(seeds, families=("smart-city",), nodes_list=None):
+    for family in families:
+        for nodes, workloads, model in SIZES:
+            if nodes_list and nodes not in nodes_list:
+                continue
+            for seed in seeds:
+                p = generate(family, seed=seed, size="m", nodes=nodes, workloads=workloads, model=model)
+                yield f"{family}-{nodes}n-{workloads}w-s{seed}", p
 
 
 def warm_up(solvers):
@@ -67,7 +70,7 @@ def run(args):
         table.add_column(col, justify="right" if col not in ("instance", "solver", "status") else "left")
     rows = []
     speedups = []
-    for name, p in build_instances(args.seeds):
+    for name, p in build_instances(args.seeds, args.families, args.nodes):
         results = {}
         for s in solvers:
             t0 = time.perf_counter()
@@ -120,6 +123,8 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--solvers", nargs="+", default=["milp-textbook", "milp", "cpsat"])
+    ap.add_argument("--families", nargs="+", default=["smart-city"])
+    ap.add_argument("--nodes", type=int, nargs="+", help="only these sizes (16, 20, 24)")
     ap.add_argument("--csv", help="also write the rows to this CSV file")
     run(ap.parse_args(argv))
 

@@ -301,6 +301,13 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _cascade(err: Mapping[str, Any]) -> bool:
+    """A "too short" error on a non-empty list: pydantic counts only the items
+    that validated, so it follows from the items' own errors (already reported)."""
+    value = err.get("input")
+    return err["type"] == "too_short" and isinstance(value, list) and len(value) > 0
+
+
 def _issue_from_pydantic(err: Mapping[str, Any]) -> Issue:
     loc = tuple(p for p in err["loc"] if p != "[key]")
     path = format_path(loc)
@@ -438,7 +445,7 @@ def parse_instance(data: Any, file: str | None = None) -> Instance:
     try:
         inst = Instance.model_validate(data)
     except ValidationError as exc:
-        raise InstanceError([_issue_from_pydantic(e) for e in exc.errors()], file) from None
+        raise InstanceError([_issue_from_pydantic(e) for e in exc.errors() if not _cascade(e)], file) from None
     issues = check_references(inst)
     if issues:
         raise InstanceError(issues, file)

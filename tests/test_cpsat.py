@@ -435,7 +435,9 @@ def test_tiny_time_limits_are_honest():
                 assert got.bound <= ref.objective * (1 + 1e-9)
             if got.status is SolveStatus.OPTIMAL:
                 assert got.objective == pytest.approx(ref.objective, rel=OPT_RTOL)
-    assert SolveStatus.NO_SOLUTION in seen
+    # the limits did cut the search short somewhere (a greedy incumbent means
+    # that is usually "feasible" rather than "no_solution")
+    assert seen & {SolveStatus.FEASIBLE, SolveStatus.NO_SOLUTION}
 
 
 def _medium(seed: int) -> dict:
@@ -512,7 +514,7 @@ def test_warm_start_at_the_optimum_is_the_first_solution():
     assert first.info["hint"]["complete"]
     assert first.objective == pytest.approx(best.objective, rel=1e-12)
     # without the hint the first solution is worse (so the check above can fail)
-    blind = solve(problem, "cpsat", cpsat_parameters={"stop_after_first_solution": True})
+    blind = solve(problem, "cpsat", greedy_hint=False, cpsat_parameters={"stop_after_first_solution": True})
     assert blind.objective > best.objective * (1 + 1e-9)
 
 
@@ -543,7 +545,7 @@ def test_same_seed_same_answer():
     problem = Problem.from_dict(data)
     answers = {}
     for seed in (0, 1, 2, 3):
-        runs = [solve(problem, "cpsat", seed=seed) for _ in range(3)]
+        runs = [solve(problem, "cpsat", seed=seed, greedy_hint=False) for _ in range(3)]
         assert all(r.status is SolveStatus.OPTIMAL for r in runs)
         assert len({tuple(sorted(r.assignment.items())) for r in runs}) == 1, seed
         assert runs[0].info["deterministic"]

@@ -105,6 +105,15 @@ def test_all_problems_are_reported_at_once(hand_data):
     assert "links[1].bandwidth" in msg and "invalid instance" in msg
 
 
+def test_a_bad_only_item_does_not_also_report_an_empty_list(hand_data):
+    d = copy.deepcopy(hand_data)
+    d["workloads"] = d["workloads"][:1]
+    d["workloads"][0]["rate"] = -1
+    msg = errors_of(d)
+    assert "workloads[0].rate: must be >= 0" in msg
+    assert "must not be empty" not in msg
+
+
 def test_zero_weights_with_latency_objective(hand_data):
     d = copy.deepcopy(hand_data)
     for w in d["workloads"]:

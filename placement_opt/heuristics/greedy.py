@@ -197,7 +197,8 @@ class Greedy:
         p = self.p
         if latency_only:
             return self.tm(nbytes)
-        t = self.lat_weight[w] * self.tm(nbytes)
+        tm = self.tm(nbytes)
+        t = np.where(np.isinf(tm), INF, self.lat_weight[w] * tm)  # weight 0 must not hide a missing route
         if self.w_energy:
             t = t + self.w_energy * p.workload_rate[w] * nbytes * p.routes.energy_per_byte
         return t

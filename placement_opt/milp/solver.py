@@ -147,7 +147,7 @@ def run_highs(
         solver_options=solver_options,
     )
     if np.isfinite(remaining):
-        kwargs["time_limit"] = remaining
+        kwargs["time_limit"] = max(0.01, remaining * (1 - TIME_MARGIN_SHARE) - TIME_MARGIN_SECONDS)
     if options.threads is not None:
         kwargs["threads"] = options.threads
     t1 = time.perf_counter()
@@ -182,8 +182,19 @@ def _result(m, results, xs: list, decode, info: dict) -> RawResult:
 #: the MILP then runs over the best few nodes per layer (status at most feasible)
 MAX_TRANSITIONS = 2_000_000
 RESTRICTED_NODES = 10
-#: rough seconds per column to build the Pyomo model and hand it to HiGHS
-BUILD_SECONDS_PER_COLUMN = 6e-5
+#: seconds per matrix nonzero to build the Pyomo model and hand it to HiGHS
+#: (measured 30-60 us on the 2-core reference machine; the larger is used)
+BUILD_SECONDS_PER_NONZERO = 6e-5
+#: HiGHS gets the time left minus this share of it (and ``TIME_MARGIN_SECONDS``)
+#: for reading back the answer: its own clock does not cover Pyomo's side
+TIME_MARGIN_SHARE = 0.03
+TIME_MARGIN_SECONDS = 0.2
+
+
+def build_seconds(mm: MatrixModel, keep: np.ndarray | None) -> float:
+    """Estimated seconds to build and hand over the Pyomo model of ``mm``."""
+    nnz = sum(b.col.size if keep is None else int(keep[b.col].sum()) for b in mm.blocks)
+    return BUILD_SECONDS_PER_NONZERO * nnz
 
 
 class _Run:
@@ -256,8 +267,7 @@ def solve_milp(problem: Problem, options: SolveOptions,
             if run.incumbent is not None:
                 keep = lp.keep(run.incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
                 info["kept_columns"] = int(keep.sum())
-    size = mm.cols.size if keep is None else int(keep.sum())
-    if BUILD_SECONDS_PER_COLUMN * size > options.remaining():
+    if build_seconds(mm, keep) > options.remaining():
         return run.fallback("not enough time left to build the MILP")
     t1 = time.perf_counter()
     try:
@@ -314,6 +324,8 @@ def _neighbourhood_incumbent(mm: MatrixModel, lp: LPBound, options: SolveOptions
     within ``NEIGHBOURHOOD`` of the LP bound, with part of the time budget."""
     t0 = time.perf_counter()
     near = lp.keep(lp.bound * (1 + NEIGHBOURHOOD), mm.cols.integer | (mm.cols.kind == Y))
+    if build_seconds(mm, near) > 0.5 * options.remaining():
+        return None
     try:
         m = to_pyomo(mm, near)
     except PrunedInfeasible:
