@@ -181,7 +181,8 @@ class Greedy:
                         state + p.layer_param_bytes[gl][:, None] + extra)
         ok = allowed & (busy <= (p.max_utilization - res.busy)[None, :] + FEASIBILITY_RTOL * p.max_utilization)
         ok &= need <= res.memory[None, :] + FEASIBILITY_RTOL * p.node_memory[None, :]
-        cost = (1.0 if latency_only else self.lat_weight[w]) * c
+        weight = 1.0 if latency_only else self.lat_weight[w]
+        cost = _weighted(weight, c)
         if latency_only:
             return np.where(ok, cost, INF)
         if self.w_energy:
@@ -198,7 +199,7 @@ class Greedy:
         if latency_only:
             return self.tm(nbytes)
         tm = self.tm(nbytes)
-        t = np.where(np.isinf(tm), INF, self.lat_weight[w] * tm)  # weight 0 must not hide a missing route
+        t = _weighted(self.lat_weight[w], tm)
         if self.w_energy:
             t = t + self.w_energy * p.workload_rate[w] * nbytes * p.routes.energy_per_byte
         return t
@@ -381,3 +382,12 @@ def greedy(problem: Problem, previous_keys: np.ndarray | None = None,
         if ev.feasible and ev.objective < best_obj:
             best, best_obj = x, ev.objective
     return best
+
+
+def _weighted(weight: float, times: np.ndarray) -> np.ndarray:
+    """``weight * times`` with ``inf`` kept ``inf`` when the weight is 0: a
+    workload that does not count in the latency mean still cannot use a node
+    that cannot run a layer or a pair of nodes without a route."""
+    out = np.full(np.shape(times), INF)
+    np.multiply(weight, times, out=out, where=np.isfinite(times))
+    return out
