@@ -79,6 +79,7 @@ _BUILTIN = {
     "cpsat": "placement_opt.cpsat",
     "greedy": "placement_opt.heuristics",
     "local-search": "placement_opt.heuristics.local_search",
+    "auto": "placement_opt.heuristics.portfolio",
     "random": "placement_opt.heuristics.baselines",
     "neurosurgeon": "placement_opt.heuristics.baselines",
     "even-split": "placement_opt.heuristics.baselines",
