@@ -81,6 +81,8 @@ def test_feasible_and_scored_exactly_on_generated_instances(family):
     p = generate(family, seed=4, size="s", objective=ALL_TERMS)
     sol = solve(p, "local-search", seed=1)
     scored_exactly(p, sol)
+    assert sol.status is po.SolveStatus.FEASIBLE  # the generators guarantee a feasible solution
+    assert sol.objective <= solve(p, "greedy").objective * (1 + 1e-12)
 
 
 @pytest.mark.parametrize("term", ["bottleneck", "cost", "energy", "max_latency"])

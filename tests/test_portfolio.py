@@ -18,17 +18,13 @@ def test_auto_agrees_with_brute_force(feature):
     for seed in range(2):
         data, previous = tiny_instance(seed, feature)
         problem = po.Problem.from_dict(data)
-        _agree(problem, previous)
-
-
-def _agree(problem, previous):
-    ref = solve(problem, "brute-force", previous=previous)
-    got = solve(problem, "auto", previous=previous)
-    assert got.status is ref.status, (got.status, ref.status)
-    if ref.objective is not None:
-        assert got.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-12)
-        assert got.bound <= ref.objective * (1 + 1e-6) + 1e-12
-        assert got.info["solver_objective"] == pytest.approx(got.objective, rel=1e-9)
+        ref = solve(problem, "brute-force", previous=previous)
+        got = solve(problem, "auto", previous=previous)
+        assert got.status is ref.status, (got.status, ref.status)
+        if ref.objective is not None:
+            assert got.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-12)
+            assert got.bound <= ref.objective * (1 + 1e-6) + 1e-12
+            assert got.info["solver_objective"] == pytest.approx(got.objective, rel=1e-9)
 
 
 def test_auto_is_never_worse_than_its_heuristic_and_keeps_the_limit():

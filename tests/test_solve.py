@@ -69,7 +69,12 @@ def test_every_solver_keeps_the_contract(name):
         for feature in ("memory", "privacy", "link"):
             data, _ = tiny_instance(seed, feature)
             p = po.Problem.from_dict(data)
-            contract(p, solve(p, name, time_limit=30), name)
+            sol = solve(p, name, time_limit=30)
+            contract(p, sol, name)
+            ref = solve(p, "brute-force")
+            assert sol.status.has_solution == ref.status.has_solution or name == "greedy"
+            if sol.objective is not None:
+                assert sol.objective >= ref.objective * (1 - 1e-9)
 
 
 @pytest.mark.parametrize("name", ["milp", "cpsat", "greedy"])

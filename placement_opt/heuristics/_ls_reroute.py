@@ -164,11 +164,7 @@ class Rerouting:
     def _apply_path(self, members: list[int], path: np.ndarray, count: bool) -> bool:
         st = self.st
         st.begin()
-        for v in members:
-            if st.present[v]:
-                st.set_range(v, 0, path)
-            else:
-                st.insert(v, path)
+        self._place(members, path)
         if not st.touched_ok():  # not expected: the same path was feasible a moment ago
             st.rollback()
             return False
@@ -177,6 +173,15 @@ class Rerouting:
             self.obj = st.objective()
         self.moves += count
         return True
+
+    def _place(self, members: list[int], path: np.ndarray) -> None:
+        """Put every member on ``path`` (inside an open ``begin()``)."""
+        st = self.st
+        for v in members:
+            if st.present[v]:
+                st.set_range(v, 0, path)
+            else:
+                st.insert(v, path)
 
     def _scale(self, members: list[int], tw: float) -> float:
         """Typical objective share of the group: the unit of the Lagrangian price."""
@@ -198,11 +203,7 @@ class Rerouting:
         ``(False, diagnosis)`` (see :meth:`_diagnose`).  The state is restored."""
         st = self.st
         st.begin()
-        for v in members:
-            if st.present[v]:
-                st.set_range(v, 0, path)
-            else:
-                st.insert(v, path)
+        self._place(members, path)
         self.evals += 1
         if st.touched_ok():
             obj = st.objective() if all(st.present) else INF
