@@ -265,6 +265,26 @@ def version() -> None:
         console.print(f"{name} {ver}", markup=False, highlight=False)
 
 
+# Commands that live in their own modules; each module defines ``register(app)``.
+_COMMAND_MODULES = ("placement_opt.cli_replay", "placement_opt.cli_batch", "placement_opt.cli_bks")
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for module in _COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     app()
 

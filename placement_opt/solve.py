@@ -89,6 +89,8 @@ _BUILTIN = {
     "cloud-only": "placement_opt.heuristics.baselines",
     "edgeshard-dp": "placement_opt.heuristics.baselines",
     "petals": "placement_opt.heuristics.baselines",
+    "pipeedge-dp": "placement_opt.heuristics.pipeedge_dp",
+    "abs": "placement_opt.heuristics.abs_search",
 }
 
 
