@@ -16,6 +16,8 @@ from .evaluate import Evaluation, Violation, evaluate
 from .instance import OBJECTIVE_TERMS, Instance, instance_json_schema
 from .problem import Problem, load_instance, save_instance
 from .solution import Segment, Solution, SolveStatus, load_solution, save_solution
+from .trace import Trace, load_trace
+from .replay import ReplayResult, replay  # noqa: E402  (function shadows module, as solve does)
 from .solve import list_solvers, register_solver, solve, solver_info  # noqa: E402  (function shadows module, as in PyVRP)
 
 __version__ = "0.1.0"
@@ -29,21 +31,25 @@ __all__ = [
     "Issue",
     "PlacementOptError",
     "Problem",
+    "ReplayResult",
     "Segment",
     "Solution",
     "SolutionError",
     "SolveStatus",
     "SolverError",
+    "Trace",
     "TraceError",
     "Violation",
     "evaluate",
     "instance_json_schema",
     "list_solvers",
     "register_solver",
+    "replay",
     "solve",
     "solver_info",
     "load_instance",
     "load_solution",
+    "load_trace",
     "save_instance",
     "save_solution",
 ]
