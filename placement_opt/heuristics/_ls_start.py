@@ -29,13 +29,12 @@ random noise on the DP's costs.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
 from ..evaluate import evaluate_array
 from ._ls_reroute import Timeout
-from .greedy import VARIANTS, Greedy
+from .greedy import VARIANTS, DeadlineReached, Greedy, narrow_widths
 
 
 class _TimedGreedy(Greedy):
@@ -48,9 +47,10 @@ class _TimedGreedy(Greedy):
         self.on_timeout = on_timeout
 
     def place(self, w, res):
-        if time.perf_counter() > self.deadline:
-            raise self.on_timeout
-        return super().place(w, res)
+        try:
+            return super().place(w, res)
+        except DeadlineReached:
+            raise self.on_timeout from None
 
 
 def verified(problem, x: np.ndarray, previous_keys: np.ndarray | None) -> bool:
@@ -90,9 +90,10 @@ class Starting:
         each stopped between workloads at the deadline; the best is kept."""
         best, best_obj = None, np.inf
         self._greedy_failed = True
+        widths = narrow_widths(self.p)
         for reserve, share in VARIANTS[:max(self.greedy_variants, 1)]:
             try:
-                x = _TimedGreedy(self.p, self.cand, self.previous_keys, reserve, share,
+                x = _TimedGreedy(self.p, self.cand, self.previous_keys, reserve, share, widths,
                                  deadline=self.deadline, on_timeout=Timeout).run()
             except Timeout:
                 if best is None:

@@ -54,6 +54,10 @@ class Residual:
                    np.zeros(shape, dtype=bool), np.zeros(shape), np.zeros(p.num_nodes, dtype=bool))
 
 
+class DeadlineReached(Exception):
+    """Raised by :meth:`Greedy.place` when asked to place a workload after ``deadline``."""
+
+
 class Greedy:
     """The construction; ``reserve`` in [0, 1] makes a workload that places new
     weights on a node also keep room for that fraction of the not yet placed
@@ -61,12 +65,16 @@ class Greedy:
     workload does not fill a node that all of them could share)."""
 
     def __init__(self, problem: Problem, cand: Candidates | None = None, previous_keys: np.ndarray | None = None,
-                 reserve: float = 0.0, share: bool = False):
+                 reserve: float = 0.0, share: bool = False, widths: tuple[int, ...] = ()):
         self.p = problem
         self.reserve = reserve
         self.share = share
         self.pending = np.bincount(problem.workload_model, minlength=len(problem.models)).astype(float)
         self.cand = cand if cand is not None else candidates(problem)
+        # Nodes per layer position tried in turn for each workload before all of them
+        # (see narrow_widths).
+        self.widths = tuple(k for k in widths if k < problem.num_nodes)
+        self.deadline = np.inf  # time.perf_counter() value after which place() raises DeadlineReached
         self.previous = set() if previous_keys is None else set(previous_keys.tolist())
         w = problem.objective_weights
         wsum = problem.workload_weight.sum()
@@ -121,14 +129,44 @@ class Greedy:
     # --------------------------------------------------------- one workload
     def place(self, w: int, res: Residual) -> np.ndarray | None:
         """Cheapest feasible path for workload ``w`` given the residuals."""
+        if time.perf_counter() > self.deadline:
+            raise DeadlineReached
         f = self.p.flat
         start, length = int(f.offset[w]), int(f.length[w])
-        base = self.cand.mask[start:start + length]
-        if self.share:
-            path = self._place(w, res, base & self._shared(w, res))
+        full = self.cand.mask[start:start + length]
+        for width in self.widths + (None,):
+            base = full if width is None else full & self._nearest(w, res, full, width)
+            if self.share:
+                path = self._place(w, res, base & self._shared(w, res))
+                if path is not None:
+                    return path
+            path = self._place(w, res, base)
             if path is not None:
                 return path
-        return self._place(w, res, base)
+        return None
+
+    def _nearest(self, w: int, res: Residual, allowed: np.ndarray, width: int) -> np.ndarray:
+        """Nodes worth searching for ``w`` on a large network: of those with room
+        for some layer of ``w``, the ``width`` fastest for it counting the route
+        latency from the source and to the sink, the ``width`` with the most
+        effective compute, and every node that holds some of its weights already."""
+        p = self.p
+        c = self._node_costs(w, res, allowed, latency_only=True)
+        fits = np.isfinite(c)
+        lat = p.routes.latency
+        # A node's score: route latency via it plus its mean time over the layers it has room for.
+        mean_time = np.where(fits, c, 0.0).sum(axis=0) / np.maximum(fits.sum(axis=0), 1)
+        score = np.where(fits.any(axis=0), mean_time + lat[p.workload_source[w]] + lat[:, p.workload_sink[w]], INF)
+        keep = np.zeros(p.num_nodes, dtype=bool)
+        keep[np.argpartition(score, width - 1)[:width]] = True
+        # ... the fastest nodes (the cloud may win despite its latency) ...
+        speed = np.where(fits.any(axis=0), p.effective_flops, -INF)
+        keep[np.argpartition(-speed, width - 1)[:width]] = True
+        # ... and wherever its layers' weights are already placed (sharing them costs only state).
+        f = p.flat
+        gl = f.global_layer[f.offset[w]:f.offset[w] + f.length[w]]
+        keep |= res.placed[gl].any(axis=0)
+        return allowed & keep[None, :]
 
     def _shared(self, w: int, res: Residual) -> np.ndarray:
         """Where ``w`` may run each layer in share mode: where the layer is placed
@@ -194,14 +232,17 @@ class Greedy:
             cost = cost + self.w_cost * np.where(res.hosting, 0.0, p.node_cost)[None, :] / length
         return np.where(ok, cost, INF)
 
-    def _move_cost(self, w: int, nbytes: float, latency_only: bool = False) -> np.ndarray:
+    def _move_cost(self, w: int, nbytes: float, latency_only: bool = False,
+                   rows: np.ndarray | slice = slice(None), cols: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Cost of sending ``nbytes`` between nodes (``rows`` x ``cols`` of the node-pair matrix)."""
         p = self.p
+        index = np.ix_(rows, cols) if isinstance(rows, np.ndarray) and isinstance(cols, np.ndarray) else (rows, cols)
+        tm = self.tm(nbytes)[index]
         if latency_only:
-            return self.tm(nbytes)
-        tm = self.tm(nbytes)
+            return tm
         t = _weighted(self.lat_weight[w], tm)
         if self.w_energy:
-            t = t + self.w_energy * p.workload_rate[w] * nbytes * p.routes.energy_per_byte
+            t = t + self.w_energy * p.workload_rate[w] * nbytes * p.routes.energy_per_byte[index]
         return t
 
     def _dp(self, w, allowed, forbidden_moves, res, latency_only=False) -> np.ndarray | None:
@@ -213,21 +254,30 @@ class Greedy:
         start, length = int(f.offset[w]), int(f.length[w])
         gl = f.global_layer[start:start + length]
         node_cost = self._node_costs(w, res, allowed, latency_only)
+        # Only nodes that can run some layer can be on the path: the DP runs over
+        # those (exact; O(length * cols^2) instead of O(length * nodes^2)).
+        cols = np.flatnonzero(np.isfinite(node_cost).any(axis=0))
+        if cols.size == 0:
+            return None
+        node_cost = node_cost[:, cols]
+        where = np.full(p.num_nodes, -1, dtype=np.int64)
+        where[cols] = np.arange(cols.size)
         limited = p.workload_max_segments[w] < length
         segs = int(p.workload_max_segments[w]) if limited else 1
-        n = p.num_nodes
+        n = cols.size
         src, snk = p.workload_source[w], p.workload_sink[w]
         m = p.workload_model[w]
         moves: dict[float, np.ndarray] = {}
         cost = np.full((segs, n), INF)
-        cost[0] = self._move_cost(w, float(p.input_bytes[m]), latency_only)[src] + node_cost[0]
+        cost[0] = self._move_cost(w, float(p.input_bytes[m]), latency_only, src, cols) + node_cost[0]
         back = np.zeros((length, segs, n), dtype=np.int64)
         for k in range(1, length):
             nbytes = float(p.layer_output_bytes[gl[k - 1]])
             if nbytes not in moves:
-                moves[nbytes] = self._move_cost(w, nbytes, latency_only)
+                moves[nbytes] = self._move_cost(w, nbytes, latency_only, cols, cols)
             move = moves[nbytes]
-            blocked = [(i, j) for (kk, i, j) in forbidden_moves if kk == k - 1]
+            blocked = [(where[i], where[j]) for (kk, i, j) in forbidden_moves
+                       if kk == k - 1 and where[i] >= 0 and where[j] >= 0]
             if blocked:
                 move = move.copy()
                 for i, j in blocked:
@@ -249,7 +299,7 @@ class Greedy:
                 new[1:] = np.where(better, best, new[1:])
                 back[k, 1:] = np.where(better, best_from, back[k, 1:])
             cost = new + node_cost[k][None, :]
-        final = cost + self._move_cost(w, float(p.layer_output_bytes[gl[-1]]), latency_only)[:, snk][None, :]
+        final = cost + self._move_cost(w, float(p.layer_output_bytes[gl[-1]]), latency_only, cols, snk)[None, :]
         s, j = np.unravel_index(np.argmin(final), final.shape)
         if not np.isfinite(final[s, j]):
             return None
@@ -260,7 +310,7 @@ class Greedy:
             if i != j and limited:
                 s -= 1
             j = i
-        return path
+        return cols[path]
 
     def _check(self, w: int, path: np.ndarray, res: Residual):
         """First way in which ``path`` breaks a constraint once its own layers add
@@ -364,18 +414,42 @@ class Greedy:
 VARIANTS = ((1.0, False), (0.0, False), (1.0, True))
 
 
+#: Networks with more nodes than this are searched in widening tiers (see :func:`narrow_widths`).
+NARROW_ABOVE = 400
+#: Nodes per layer position in the narrow tiers.
+NARROW_WIDTHS = (32, 128)
+
+
+def narrow_widths(problem: Problem) -> tuple[int, ...]:
+    """On large networks, each workload's path is first sought among the
+    ``k`` nodes per layer position that still have room for the layer and are
+    fastest for it counting the route latency from the source and to the sink
+    (``k`` from :data:`NARROW_WIDTHS`), then among all nodes: the DP costs
+    ``O(layers x nodes^2)``, too much at 1,000 nodes.  A workload that fits
+    nowhere in a narrow tier falls through to the next, so narrowing never makes
+    greedy fail where it would otherwise succeed (it may choose differently)."""
+    return NARROW_WIDTHS if problem.num_nodes > NARROW_ABOVE else ()
+
+
 def greedy(problem: Problem, previous_keys: np.ndarray | None = None,
            cand: Candidates | None = None, variants: tuple = VARIANTS,
            deadline: float = np.inf) -> np.ndarray | None:
     """The best feasible flat assignment over a few construction variants (as
-    many as fit before ``deadline``, a ``time.perf_counter()`` value; the first
-    always runs), or None if none of them found one."""
+    many as fit before ``deadline``, a ``time.perf_counter()`` value; a
+    construction still running at the deadline is abandoned), or None if none
+    of them found one."""
     cand = cand if cand is not None else candidates(problem)
+    widths = narrow_widths(problem)
     best, best_obj = None, np.inf
     for n, (reserve, share) in enumerate(variants):
         if n and time.perf_counter() > deadline:
             break
-        x = Greedy(problem, cand, previous_keys, reserve, share).run()
+        g = Greedy(problem, cand, previous_keys, reserve, share, widths)
+        g.deadline = deadline
+        try:
+            x = g.run()
+        except DeadlineReached:
+            break
         if x is None:
             continue
         ev = evaluate_array(problem, x, previous_keys)
