@@ -44,7 +44,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         ("mean latency", _seconds(summary["mean_latency"])),
         ("p95 latency", _seconds(summary["p95_latency"])),
         ("downtime", f"{summary['downtime']:.6g} workload-s"),
-        ("SLO-miss time", f"{summary['slo_miss_time']:.6g} workload-s"),
+        ("SLO-miss time", f"{summary['slo_miss_time']:.6g} workload-s "
+                          f"(late {summary['slo_late_time']:.6g}, the rest down)"),
         ("re-plans", str(summary["replans"])),
         ("bytes migrated", f"{summary['bytes_migrated'] / 1e9:.6g} GB"),
         ("decision time", f"mean {summary['decision_time_mean']:.3g} s, max {summary['decision_time_max']:.3g} s"),
