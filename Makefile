@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --nbmake tests $(wildcard notebooks/*.ipynb)
+	$(BIN)/placement-opt bks --check
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/evaluator.py

@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError, Issue, PlacementOptError, SolverError
+from .instance import default_file_mode
 from .problem import Problem, load_instance
 from .solution import SolveStatus
 
@@ -448,6 +449,7 @@ def _write_atomically(table: pd.DataFrame, path: Path) -> None:
         _write_table(table, Path(tmp), path.suffix.lower())
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

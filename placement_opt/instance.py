@@ -457,6 +457,12 @@ def instance_to_data(inst: Instance) -> dict[str, Any]:
     return inst.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
+def default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomically(path: str | os.PathLike, text: str) -> None:
     """Write text so that the file is either complete or untouched."""
     target = Path(path)
@@ -465,6 +471,7 @@ def write_atomically(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, default_file_mode())  # mkstemp creates 0600; give the usual umask-based mode
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
