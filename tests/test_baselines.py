@@ -304,3 +304,43 @@ def test_random_respects_the_time_limit(generated):
     assert time.perf_counter() - start < 3.0
     assert sol.info["iterations"] < 10**6
     assert_honest(p, sol)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_layered_dp_finds_the_least_latency_path_by_enumeration(seed):
+    """With memory and compute to spare, the EdgeShard DP (run over the nodes
+    allowed for some layer only) returns a least-latency path among the allowed
+    ones: compared with every path, enumerated and timed by the evaluator."""
+    import itertools
+
+    from placement_opt.evaluate import evaluate_array
+    from placement_opt.heuristics._bl_common import Packer, TransferCache, layered_dp
+    from tests.tiny import tiny_instance
+
+    data, _ = tiny_instance(seed, ("layer_times", "sink", "energy", "unavailable", "cost")[seed])
+    for node in data["nodes"]:
+        node["memory"] = node["memory"] * 1e3 if node["flops"] else node["memory"]
+    for w in data["workloads"]:
+        w.pop("slo", None)
+        w["rate"] = 1e-6
+    p = po.Problem.from_dict(data)
+    packer = Packer(p)
+    rng = np.random.default_rng(seed)
+    f = p.flat
+    w = 0
+    start, length = int(f.offset[w]), int(f.length[w])
+    allowed = p.can_host[None, :] & (rng.random((length, p.num_nodes)) < 0.8)
+    path = layered_dp(packer, w, allowed, TransferCache(p))
+
+    def latency(nodes):
+        x = np.array([p.workload_source[v] for v in f.workload], dtype=np.int64)
+        x[start:start + length] = nodes
+        return float(evaluate_array(p, x).arrays["latency"][w])
+
+    options = [np.flatnonzero(allowed[k]) for k in range(length)]
+    best = min((latency(np.array(c)) for c in itertools.product(*options)), default=np.inf)
+    if not np.isfinite(best):
+        assert path is None
+        return
+    assert path is not None and allowed[np.arange(length), path].all()
+    assert latency(path) == pytest.approx(best, rel=1e-12)

@@ -313,26 +313,34 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
     """
     p = packer.p
     gl = packer.layers(w)
-    length, n = gl.size, p.num_nodes
+    # Only nodes allowed for some layer can be on the path: the DP runs over those
+    # (exact; its arrays are segments x nodes x nodes).
+    cols = np.flatnonzero(allowed.any(axis=0))
+    if cols.size == 0:
+        return None
+    allowed = allowed[:, cols]
+    length, n = gl.size, cols.size
     limited = p.workload_max_segments[w] < length
     segs = int(p.workload_max_segments[w]) if limited else 1
-    comp = np.where(allowed, p.compute_time[gl], INF)
+    times = p.compute_time[gl][:, cols]
+    comp = np.where(allowed, times, INF)
     rate = p.workload_rate[w]
-    need_mem = p.layer_state_bytes[gl][:, None] + ~packer.placed[gl] * p.layer_param_bytes[gl][:, None]
+    need_mem = p.layer_state_bytes[gl][:, None] + ~packer.placed[gl][:, cols] * p.layer_param_bytes[gl][:, None]
     if not track_memory:
         need_mem = np.zeros_like(need_mem)
-    need_busy = rate * np.where(allowed, p.compute_time[gl], 0.0) if rate > 0 else np.zeros((length, n))
-    room_mem = p.node_memory - packer.memory
-    room_busy = p.max_utilization - packer.busy
+    need_busy = rate * np.where(allowed, times, 0.0) if rate > 0 else np.zeros((length, n))
+    room_mem = (p.node_memory - packer.memory)[cols]
+    room_busy = (p.max_utilization - packer.busy)[cols]
     src, snk = int(p.workload_source[w]), int(p.workload_sink[w])
     m = int(p.workload_model[w])
+    pairs = np.ix_(cols, cols)
 
     cost = np.full((segs, n), INF)
     used_mem = np.zeros((segs, n, n))  # [s, state node, node]
     used_busy = np.zeros((segs, n, n))
     visited = np.zeros((segs, n, n), dtype=bool)
     fits0 = (need_mem[0] <= room_mem) & (need_busy[0] <= room_busy)
-    cost[0] = np.where(fits0, tm(p.input_bytes[m])[src] + comp[0], INF)
+    cost[0] = np.where(fits0, tm(p.input_bytes[m])[src, cols] + comp[0], INF)
     idx = np.arange(n)
     used_mem[0, idx, idx] = need_mem[0]
     used_busy[0, idx, idx] = need_busy[0]
@@ -341,7 +349,7 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
     back_seg = np.zeros((length, segs, n), dtype=np.int64)
 
     for k in range(1, length):
-        move = tm(p.layer_output_bytes[gl[k - 1]]).copy()
+        move = tm(p.layer_output_bytes[gl[k - 1]])[pairs]  # a copy
         np.fill_diagonal(move, INF)  # staying is handled separately
         new = np.full((segs, n), INF)
         new_mem, new_busy, new_vis = np.zeros_like(used_mem), np.zeros_like(used_busy), np.zeros_like(visited)
@@ -376,7 +384,7 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
             new_vis[s, idx, idx] = True
         cost, used_mem, used_busy, visited = new, new_mem, new_busy, new_vis
 
-    final = cost + tm(p.layer_output_bytes[gl[-1]])[:, snk][None, :]
+    final = cost + tm(p.layer_output_bytes[gl[-1]])[cols, snk][None, :]
     s, j = np.unravel_index(int(np.argmin(final)), final.shape)
     if not np.isfinite(final[s, j]):
         return None
@@ -385,7 +393,7 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
         path[k] = j
         if k:
             j, s = int(back_node[k, s, j]), int(back_seg[k, s, j])
-    return path
+    return cols[path]
 
 
 def to_raw(problem: Problem, x: np.ndarray | None, options: SolveOptions, info: dict, t0: float) -> RawResult:
