@@ -63,15 +63,11 @@ from placement_opt.generators import FAMILIES, SIZES, generate  # noqa: E402
 from placement_opt.perfprofile import DEFAULT_TAUS, performance_profile  # noqa: E402
 from placement_opt.solve import list_solvers, solve  # noqa: E402
 
-#: Objective mixes (weights of SPEC 6 terms), as in benchmarks/local_search.py.
-OBJECTIVES: dict[str, dict[str, float]] = {
-    "latency": {"latency": 1.0},
-    "cost": {"latency": 1.0, "cost": 100.0},
-    "energy": {"latency": 1.0, "energy": 1e-3},
-    "max": {"latency": 1.0, "max_latency": 1.0},
-    "bottleneck": {"latency": 1.0, "bottleneck": 0.05},
-    "all": {"latency": 1.0, "max_latency": 0.5, "bottleneck": 0.02, "cost": 50.0, "energy": 5e-4},
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local_search import OBJECTIVES as LS_OBJECTIVES  # noqa: E402
+
+#: Objective mixes (weights of SPEC 6 terms), shared with benchmarks/local_search.py.
+OBJECTIVES: dict[str, dict[str, float]] = LS_OBJECTIVES
 #: Target sizes of issue 4: local-search <= 1 s, <= 5 s; some heuristic feasible at 1000 nodes in < 30 s.
 LARGE = ["30:12:llama-2-13b:42", "200:50:llama-2-70b:80", "1000:200:llama-2-70b:100"]
 REL_TOL = 1e-6

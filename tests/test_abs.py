@@ -21,21 +21,12 @@ from placement_opt.generators import generate
 from placement_opt.heuristics.abs_search import DEFAULTS, Groups, Swarm, fragmentation, partition
 from placement_opt.solve import solve, solver_info
 
+from .test_baselines import assert_honest
 from .tiny import FEATURES, tiny_instance
 
 REL = 1e-9
 #: A small swarm keeps the tests fast; the defaults are measured in docs/abs.md.
 FAST = {"swarm": 3, "iterations": 3, "patience": 2}
-
-
-def assert_honest(problem: po.Problem, sol: po.Solution, previous=None) -> None:
-    assert sol.status.value in ("feasible", "no_solution"), (sol.status, dict(sol.info))
-    if sol.status.value == "feasible":
-        ev = po.evaluate(problem, sol.assignment, previous)
-        assert ev.feasible, ev.violations[:3]
-        assert sol.objective == pytest.approx(ev.objective, rel=REL, abs=1e-15)
-    else:
-        assert sol.objective is None and not sol.assignment
 
 
 def two_hosts(memory: tuple[float, float], flops: tuple[float, float] = (1e9, 1e9)) -> po.Problem:
