@@ -244,7 +244,10 @@ def demo(
         if name == "brute-force":
             continue
         sol = solve(problem, name, time_limit=time_limit)
-        if sol.feasible and (best is None or sol.objective < best.objective):
+        # Best objective; among equals (1e-9), a proven optimum, then the faster.
+        if sol.feasible and (best is None or sol.objective < best.objective * (1 - 1e-9)
+                             or (sol.objective <= best.objective * (1 + 1e-9)
+                                 and (sol.status.value == "optimal") > (best.status.value == "optimal"))):
             best = sol
         gap = sol.gap
         table.add_row(name, "exact" if solver_info(name).exact else "heuristic", sol.status.value,

@@ -175,14 +175,14 @@ def schedule_device_types(comp: np.ndarray, comm: np.ndarray, fits: np.ndarray, 
                     cost = max(hv, comp_t[-1])
                     if cost < res:
                         res, res_index = cost, (i, S, u)
+                # Every next type v at once (each v has its own cells, so the C++
+                # loop over v and this update give the same table).
                 nxt = S + radix[u]
-                for v in range(T):
-                    if full[S, v]:
-                        continue
-                    cost = np.maximum(hv, np.maximum(comp_t, comm[i:, u, v]))
-                    better = ok & (cost < h[js, nxt, v])
-                    h[js[better], nxt, v] = cost[better]
-                    parent[js[better], nxt, v] = (i, u)
+                cost = np.maximum(hv, np.maximum(comp_t[:, None], comm[i:, u, :]))
+                better = ok[:, None] & ~full[S][None, :] & (cost < h[js, nxt, :])
+                rows, vs = np.nonzero(better)
+                h[js[rows], nxt, vs] = cost[rows, vs]
+                parent[js[rows], nxt, vs] = (i, u)
     if res_index is None:
         return None
     i, S, u = res_index
