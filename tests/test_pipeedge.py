@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -326,3 +327,17 @@ def test_exact_optimum_next_to_pipeedge_schedule_on_vit_base_2_plus_2(tmp_path):
     assert exact.objective == pytest.approx(best, rel=1e-6)
     assert dp.objective == pytest.approx(best, rel=1e-9)
     assert pub.objective > dp.objective * 1.05
+
+
+def test_pipeedge_dp_respects_its_time_limit_on_a_large_state_space():
+    """Heterogeneous nodes make every host its own type (a state space of
+    2^types): the DP stops at the deadline and says no_solution honestly."""
+    from placement_opt.generators import generate
+
+    p = generate("smart-city", seed=0, size="s")
+    t0 = time.perf_counter()
+    sol = solve(p, "pipeedge-dp", time_limit=0.5)
+    assert time.perf_counter() - t0 < 0.5 * 1.1 + 0.5
+    assert sol.status.value in ("feasible", "no_solution")
+    if sol.status.value == "no_solution":
+        assert sol.objective is None

@@ -127,7 +127,8 @@ def _digit(S: int, u: int, radix: list[int], counts: list[int]) -> int:
 
 
 def schedule_device_types(comp: np.ndarray, comm: np.ndarray, fits: np.ndarray, counts: list[int],
-                          max_stages: int | None = None) -> tuple[float, list[tuple[int, int, int]]] | None:
+                          max_stages: int | None = None,
+                          deadline: float = math.inf) -> tuple[float, list[tuple[int, int, int]]] | None:
     """PipeEdge's ``schedule_device_types``: the minimax DP over (layer, hosts
     used per type, current type), in the C++ loop order with strict ``<``.
 
@@ -143,6 +144,9 @@ def schedule_device_types(comp: np.ndarray, comm: np.ndarray, fits: np.ndarray, 
         Hosts per type.
     max_stages
         At most this many stages (None: no limit, as in PipeEdge).
+    deadline
+        ``time.perf_counter()`` value; past it (checked once per layer) the
+        DP gives up and returns None.
 
     Returns
     -------
@@ -161,6 +165,8 @@ def schedule_device_types(comp: np.ndarray, comm: np.ndarray, fits: np.ndarray, 
     used = np.array([sum(_digit(S, u, radix, counts) for u in range(T)) for S in range(mask)])
     res, res_index = BIG, None
     for i in range(L):
+        if time.perf_counter() > deadline:
+            return None
         js = np.arange(i + 1, L + 1)
         for S in range(mask):
             if max_stages is not None and used[S] + 1 > max_stages:
@@ -281,9 +287,10 @@ def solve_pipeedge_dp(problem: Problem, options: SolveOptions) -> RawResult:
         tables = dp_tables(packer, w, groups, published)
         segs = int(p.workload_max_segments[w])
         result = schedule_device_types(tables.comp, tables.comm, tables.fits, counts,
-                                       segs if segs < length else None)
+                                       segs if segs < length else None, options.deadline)
         if result is None:
-            packer.rejected["dp_no_schedule"] += 1
+            timed_out = time.perf_counter() > options.deadline
+            packer.rejected["deadline" if timed_out else "dp_no_schedule"] += 1
             return None
         info["dp_objective"][wid] = result[0]
         path = types_to_hosts(result[1], groups, length)
