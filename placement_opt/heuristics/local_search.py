@@ -56,6 +56,7 @@ from ..problem import Problem
 from ..solution import SolveStatus
 from ..solve import RawResult, SolveOptions, register_solver
 from ._ls_moves import Moves
+from ._ls_recut import recut_pass
 from ._ls_reroute import Rerouting, Timeout
 from ._ls_route import Router
 from ._ls_start import Starting, verified
@@ -396,12 +397,30 @@ def local_search(problem: Problem, warm_start: np.ndarray | None = None,
     info.update(start=kind, start_objective=start_obj)
     info.update(ls.run())
     ls._resync()
+    if problem.objective_weights.get("bottleneck", 0.0) > 0:
+        _recut_and_descend(ls, problem, previous_keys, deadline, info)
     x, obj = ls.st.x.copy(), ls.obj
     if not verified(problem, x, previous_keys):  # never expected; keep the verified start
         x, obj = start_x, start_obj
         info["fallback"] = "start"
     info.update(evaluations=ls.evals, moves=ls.moves, time=time.perf_counter() - t0)
     return LSResult(x, float(obj), info)
+
+
+def _recut_and_descend(ls: LocalSearch, problem: Problem, previous_keys: np.ndarray | None,
+                       deadline: float, info: dict, rounds: int = 3) -> None:
+    """With a ``bottleneck`` term: re-cut each workload for its node order
+    (:mod:`._ls_recut`), then descend again from there, while that helps."""
+    for _ in range(rounds):
+        x, obj = recut_pass(problem, ls.st.x, previous_keys, ls.obj, deadline)
+        if obj >= ls.obj:
+            return
+        info["recuts"] = info.get("recuts", 0) + 1
+        ls.st.rebuild(x)
+        ls.obj = ls.st.objective()
+        ls.focus = None
+        ls.run()
+        ls._resync()
 
 
 def _margin(options: SolveOptions) -> float:
