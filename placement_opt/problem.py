@@ -10,7 +10,7 @@ Problem.  :meth:`Problem.replace` builds a changed copy (used by the replay).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,6 +68,15 @@ class FlatLayout:
     @property
     def size(self) -> int:
         return int(self.workload.size)
+
+    def span(self, w: int) -> slice:
+        """Flat positions of workload ``w``'s layers."""
+        start = int(self.offset[w])
+        return slice(start, start + int(self.length[w]))
+
+    def global_layers(self, w: int) -> np.ndarray:
+        """Global layer indices of workload ``w``, in order."""
+        return self.global_layer[self.span(w)]
 
 
 class Problem:
@@ -496,6 +505,52 @@ class Problem:
         return out
 
     # --------------------------------------------------------------- changes
+    def with_records(
+        self,
+        nodes: Sequence[Node] | None = None,
+        links: Sequence[Link] | None = None,
+        workloads: Sequence[Workload] | None = None,
+    ) -> Problem:
+        """A copy with node, link or workload records replaced by already valid ones.
+
+        Nothing is validated again, and derived arrays that the change cannot
+        affect are kept rather than rebuilt (routes survive a workload or rate
+        change, the layer layout a node or link change): the fast path for a
+        replay, which applies checked trace events at every decision point.
+
+        Parameters
+        ----------
+        nodes, links
+            Every record, same ids in the same order; only the attributes a
+            trace may change (SPEC 7) may differ.
+        workloads
+            Every record with changed attributes (same ids, same order), or a
+            subset of the workloads in their order.
+
+        Raises
+        ------
+        ValueError
+            When nodes or links do not keep their ids.
+        """
+        update: dict[str, tuple] = {}
+        stale: set[str] = set()
+        for section, records, ids in (("nodes", nodes, self.node_ids), ("links", links, self.link_ids),
+                                      ("workloads", workloads, self.workload_ids)):
+            if records is None:
+                continue
+            update[section] = tuple(records)
+            stale |= _TRACED_ARRAYS[section]
+            new_ids = tuple(_record_id(r) for r in update[section])
+            if new_ids != ids:
+                if section != "workloads":
+                    raise ValueError(f"with_records: {section} must keep their ids and order")
+                stale |= _FIXED_ARRAYS[section]
+        new = Problem(self._instance.model_copy(update=update), self._source)
+        for name, value in vars(self).items():
+            if name in _CARRIED and name not in stale:
+                vars(new)[name] = value
+        return new
+
     def replace(
         self,
         nodes: Mapping[str, Mapping[str, Any]] | None = None,
@@ -523,6 +578,33 @@ class Problem:
                 data[section][index[rid]].update(attrs)
         data.update(fields)
         return Problem(parse_instance(data, self._source), self._source)
+
+
+#: Derived arrays (cached properties) computed from attributes that no trace
+#: event changes, by instance section (see :meth:`Problem.with_records`).
+_FIXED_ARRAYS: dict[str, frozenset[str]] = {
+    "nodes": frozenset({"node_ids", "node_index", "node_trust", "node_cost", "node_energy_per_flop"}),
+    "links": frozenset({"link_ids", "link_index", "link_source", "link_target", "link_energy_per_byte",
+                        "link_directed"}),
+    "models": frozenset({"model_ids", "model_index", "model_offset", "layer_flops", "layer_param_bytes",
+                         "layer_output_bytes", "layer_state_bytes", "layer_model", "input_bytes"}),
+    "workloads": frozenset({"workload_ids", "workload_index", "workload_model", "workload_source",
+                            "workload_sink", "workload_num_layers", "workload_weight", "workload_slo",
+                            "workload_max_segments", "workload_min_trust", "workload_private_layers",
+                            "flat"}),
+}
+#: Derived arrays that depend on attributes a trace may change (SPEC 7), by section.
+_TRACED_ARRAYS: dict[str, frozenset[str]] = {
+    "nodes": frozenset({"node_flops", "node_utilization", "effective_flops", "node_memory", "node_available",
+                        "can_host", "compute_time", "routes", "graph"}),
+    "links": frozenset({"link_bandwidth", "link_latency", "link_available", "routes", "graph"}),
+    "workloads": frozenset({"workload_rate"}),
+}
+_CARRIED = frozenset().union(*_FIXED_ARRAYS.values(), *_TRACED_ARRAYS.values())
+
+
+def _record_id(record: Node | Link | Workload) -> str:
+    return record.resolved_id if isinstance(record, Link) else record.id
 
 
 def load_instance(path: str | os.PathLike) -> Problem:

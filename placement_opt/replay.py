@@ -89,7 +89,8 @@ class Snapshots:
     """The instance with every event up to a time applied, built incrementally.
 
     Changed records are replaced with pydantic ``model_copy(update=...)``, which
-    skips validation (the trace was checked once, up front).
+    skips validation (the trace was checked once, up front), and
+    :meth:`Problem.with_records` keeps the derived arrays they leave as they are.
     """
 
     _SECTIONS = {"node": "nodes", "link": "links", "workload": "workloads"}
@@ -133,47 +134,9 @@ class Snapshots:
                     flips.append((kind, rid, attrs["available"]))
                 records[k] = old.model_copy(update=attrs)
         if changed:
-            update = {self._SECTIONS[kind]: tuple(self._records[kind]) for kind in changed}
-            inst = self.problem.instance.model_copy(update=update)
-            new = Problem.from_instance(inst, self.base.source)
-            _carry_cache(self.problem, new, set(changed))
-            self.problem = new
+            self.problem = self.problem.with_records(
+                **{self._SECTIONS[kind]: self._records[kind] for kind in changed})
         return flips
-
-
-#: Cached properties of a Problem that no trace event can change.
-_STRUCTURAL = frozenset({
-    "node_ids", "link_ids", "model_ids", "workload_ids", "node_index", "link_index", "model_index",
-    "workload_index", "model_offset", "layer_flops", "layer_param_bytes", "layer_output_bytes",
-    "layer_state_bytes", "layer_model", "input_bytes", "link_source", "link_target", "link_energy_per_byte",
-    "link_directed", "node_trust", "node_cost", "node_energy_per_flop", "workload_model", "workload_source",
-    "workload_sink", "workload_num_layers", "workload_weight", "workload_slo", "workload_max_segments",
-    "workload_min_trust", "workload_private_layers", "flat",
-})
-#: Cached properties that depend on records of one kind (besides the structural ones).
-_BY_KIND = {
-    "node": frozenset({"node_flops", "node_utilization", "effective_flops", "node_memory", "node_available",
-                       "can_host", "compute_time", "routes", "graph"}),
-    "link": frozenset({"link_bandwidth", "link_latency", "link_available", "routes", "graph"}),
-    "workload": frozenset({"workload_rate"}),
-}
-
-
-def _carry_cache(old: Problem, new: Problem, changed: set[str]) -> None:
-    """Give ``new`` the derived arrays of ``old`` that the change leaves as they are.
-
-    :class:`Problem` keeps its derived arrays as ``functools.cached_property``
-    values in the instance ``__dict__``; copying the unaffected ones (read-only
-    arrays) saves rebuilding them at every decision point.
-    """
-    stale = set().union(*(_BY_KIND[kind] for kind in changed))
-    for name, value in vars(old).items():
-        if name in _STRUCTURAL or (name in _all_by_kind() and name not in stale):
-            vars(new)[name] = value
-
-
-def _all_by_kind() -> frozenset[str]:
-    return _BY_KIND["node"] | _BY_KIND["link"] | _BY_KIND["workload"]
 
 
 def check_trace(problem: Problem, trace: Trace) -> None:
@@ -583,8 +546,7 @@ class _Replayer:
     def _restrict(self, p: Problem, keep: list[int]) -> Problem:
         if len(keep) == p.num_workloads:
             return p
-        inst = p.instance.model_copy(update={"workloads": tuple(p.workloads[w] for w in keep)})
-        return Problem.from_instance(inst, p.source)
+        return p.with_records(workloads=[p.workloads[w] for w in keep])
 
     def _servable_eval(self, p: Problem, x: np.ndarray) -> Evaluation:
         keep = self._servable(p)

@@ -47,6 +47,13 @@ class SolveOptions:
         """Seconds left before the time limit (``inf`` without one)."""
         return max(0.0, self.deadline - time.perf_counter())
 
+    def search_deadline(self) -> float:
+        """The deadline less a margin kept for scoring the answer: the smaller
+        of 0.05 s and 10 % of the time limit (none without a limit)."""
+        if self.time_limit is None:
+            return self.deadline
+        return self.deadline - min(0.05, 0.1 * self.time_limit)
+
 
 @dataclass
 class RawResult:

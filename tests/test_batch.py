@@ -90,7 +90,7 @@ if os.environ.get(PLUGIN_ENV):
 
 
 @pytest.fixture(autouse=True)
-def test_solvers(monkeypatch):
+def _register_test_solvers(monkeypatch):
     monkeypatch.setenv(PLUGIN_ENV, "1")
     for name, (func, description) in TEST_SOLVERS.items():
         monkeypatch.setitem(solve_mod._REGISTRY, name, solve_mod.SolverInfo(name, func, False, description))

@@ -124,6 +124,25 @@ def test_incremental_snapshot_matches_a_validated_rebuild(hand):
     assert got.instance == want.instance
 
 
+def test_a_workload_subset_keeps_the_routes_and_matches_a_fresh_build(hand):
+    """``with_records`` (the replay's restriction to servable workloads) reuses
+    the routes and compute times, and rebuilds every workload array: they equal
+    those of a Problem validated from scratch without the dropped workload."""
+    _ = hand.routes, hand.compute_time, hand.flat, hand.workload_source  # fill the caches
+    sub = hand.with_records(workloads=[hand.workloads[1]])
+    data = hand.to_dict()
+    data["workloads"] = [data["workloads"][1]]
+    fresh = Problem.from_dict(data)
+    assert sub.routes is hand.routes and sub.compute_time is hand.compute_time
+    assert sub.workload_ids == fresh.workload_ids == (hand.workload_ids[1],)
+    for name in ("workload_source", "workload_sink", "workload_rate", "workload_slo"):
+        np.testing.assert_array_equal(getattr(sub, name), getattr(fresh, name))
+    np.testing.assert_array_equal(sub.flat.global_layer, fresh.flat.global_layer)
+    np.testing.assert_array_equal(sub.flat.transfer_to, fresh.flat.transfer_to)
+    with pytest.raises(ValueError, match="keep their ids"):
+        hand.with_records(nodes=hand.nodes[:-1])
+
+
 def test_static_failure_and_recovery_downtime(hand):
     # B fails at 10 and recovers at 20; A is cut off at 25 (horizon 30): both
     # workloads are down on [10, 20) and [25, 30) -> 2 * 15 workload-seconds.

@@ -110,9 +110,7 @@ class Packer:
     # ------------------------------------------------------------ geometry
     def layers(self, w: int) -> np.ndarray:
         """Global layer indices of workload ``w``."""
-        f = self.p.flat
-        start = int(f.offset[w])
-        return f.global_layer[start:start + int(f.length[w])]
+        return self.p.flat.global_layers(w)
 
     def _ends(self, w: int, path: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p = self.p

@@ -46,10 +46,10 @@ def _base_loads(p: Problem, x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarr
         + np.bincount(xo, p.layer_state_bytes[gl], p.num_nodes)
     ext = np.concatenate([x, p.workload_source, p.workload_sink])
     t_src, t_dst = ext[f.transfer_from], ext[f.transfer_to]
-    start, length = int(f.offset[w]), int(f.length[w])
+    span = f.span(w)
     inner = np.zeros(f.transfer_from.size, dtype=bool)
     own = np.flatnonzero(f.transfer_workload == w)
-    inner[own[(f.transfer_from[own] >= start) & (f.transfer_to[own] < start + length)]] = True
+    inner[own[(f.transfer_from[own] >= span.start) & (f.transfer_to[own] < span.stop)]] = True
     load = np.where(inner, 0.0, p.workload_rate[f.transfer_workload] * f.transfer_bytes)
     links = p.routes.link_loads(t_src, t_dst, load, p.num_links) if p.num_links else np.zeros(0)
     return busy, links, memory, placed.reshape(p.num_global_layers, p.num_nodes)
@@ -58,14 +58,13 @@ def _base_loads(p: Problem, x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarr
 def recut(p: Problem, x: np.ndarray, w: int) -> np.ndarray | None:
     """New node-per-layer path of ``w`` with the same node order and the
     minimax cut points, or None when ``w`` revisits a node or nothing fits."""
-    f = p.flat
-    start, length = int(f.offset[w]), int(f.length[w])
-    path = x[start:start + length]
+    path = x[p.flat.span(w)]
+    length = path.size
     _, nodes = _segments(path)
     k = nodes.size
     if k < 2 or np.unique(nodes).size < k:
         return None
-    gl = f.global_layer[start:start + length]
+    gl = p.flat.global_layers(w)
     rate = float(p.workload_rate[w])
     busy, link_load, memory, placed = _base_loads(p, x, w)
     # Prefix sums per stage node: busy time and memory of layers [0, e).
@@ -114,7 +113,6 @@ def recut_pass(p: Problem, x: np.ndarray, previous_keys: np.ndarray | None, obje
                deadline: float, rounds: int = 3) -> tuple[np.ndarray, float]:
     """Re-cut every workload in turn while it lowers the evaluator's objective
     (and the result stays feasible); at most ``rounds`` sweeps or the deadline."""
-    f = p.flat
     x = x.copy()
     for _ in range(rounds):
         improved = False
@@ -122,11 +120,11 @@ def recut_pass(p: Problem, x: np.ndarray, previous_keys: np.ndarray | None, obje
             if time.perf_counter() > deadline:
                 return x, objective
             new = recut(p, x, w)
-            start, length = int(f.offset[w]), int(f.length[w])
-            if new is None or np.array_equal(new, x[start:start + length]):
+            span = p.flat.span(w)
+            if new is None or np.array_equal(new, x[span]):
                 continue
             y = x.copy()
-            y[start:start + length] = new
+            y[span] = new
             ev = evaluate_array(p, y, previous_keys)
             if ev.feasible and ev.objective < objective * (1 - 1e-12):
                 x, objective, improved = y, ev.objective, True

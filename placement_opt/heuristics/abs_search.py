@@ -445,13 +445,6 @@ def _check_params(prm: dict) -> None:
             raise SolverError(f"abs: {name} must be >= 0, got {prm[name]!r}")
 
 
-def _margin(options: SolveOptions) -> float:
-    """Seconds kept free before the deadline for scoring the answer."""
-    if options.time_limit is None:
-        return 0.0
-    return min(0.05, 0.1 * options.time_limit)
-
-
 @register_solver("abs", exact=False,
                  description="Adaptive Bilevel Search: particle swarm over workload groups, constrained "
                              "shortest paths below, fragmentation-aware fitness",
@@ -462,7 +455,7 @@ def solve_abs(problem: Problem, options: SolveOptions) -> RawResult:
     """Registered entry point (see the module docstring)."""
     t0 = time.perf_counter()
     params = {k: v for k, v in options.extra.items()}
-    res = abs_search(problem, options.previous_keys, options.seed, options.deadline - _margin(options), **params)
+    res = abs_search(problem, options.previous_keys, options.seed, options.search_deadline(), **params)
     raw = to_raw(problem, res.x, options, res.info, t0)
     if raw.status is SolveStatus.FEASIBLE and res.objective is not None:
         raw.info["search_objective"] = res.objective

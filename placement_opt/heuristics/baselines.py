@@ -77,7 +77,7 @@ def single_node_ranking(problem: Problem, w: int, nodes: np.ndarray) -> np.ndarr
     if not nodes.size:
         return nodes
     tm = TransferCache(p)
-    gl = Packer(p).layers(w)
+    gl = p.flat.global_layers(w)
     m = p.workload_model[w]
     lat = (tm(p.input_bytes[m])[p.workload_source[w], nodes] + p.compute_time[gl][:, nodes].sum(axis=0)
            + tm(p.layer_output_bytes[gl[-1]])[nodes, p.workload_sink[w]])
@@ -100,7 +100,7 @@ def privacy_split_ranking(problem: Problem, w: int, pool: np.ndarray) -> Iterato
         Node per layer.
     """
     p = problem
-    gl = Packer(p).layers(w)
+    gl = p.flat.global_layers(w)
     length = gl.size
     pre = int(p.workload_private_layers[w])
     trusted = np.flatnonzero(p.can_host & (p.node_trust >= p.workload_min_trust[w]))
@@ -195,7 +195,7 @@ def split_ranking(problem: Problem, w: int, pool: np.ndarray) -> Iterator[np.nda
         Node per layer.
     """
     p = problem
-    gl = Packer(p).layers(w)
+    gl = p.flat.global_layers(w)
     length = gl.size
     src, snk = int(p.workload_source[w]), int(p.workload_sink[w])
     pool = np.asarray([s for s in pool if s != src], dtype=np.int64)

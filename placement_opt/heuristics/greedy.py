@@ -163,9 +163,7 @@ class Greedy:
         speed = np.where(fits.any(axis=0), p.effective_flops, -INF)
         keep[np.argpartition(-speed, width - 1)[:width]] = True
         # ... and wherever its layers' weights are already placed (sharing them costs only state).
-        f = p.flat
-        gl = f.global_layer[f.offset[w]:f.offset[w] + f.length[w]]
-        keep |= res.placed[gl].any(axis=0)
+        keep |= res.placed[p.flat.global_layers(w)].any(axis=0)
         return allowed & keep[None, :]
 
     def _shared(self, w: int, res: Residual) -> np.ndarray:
@@ -260,6 +258,7 @@ class Greedy:
         if cols.size == 0:
             return None
         node_cost = node_cost[:, cols]
+        sel = cols if cols.size < p.num_nodes else slice(None)  # a slice indexes without copying
         where = np.full(p.num_nodes, -1, dtype=np.int64)
         where[cols] = np.arange(cols.size)
         limited = p.workload_max_segments[w] < length
@@ -269,12 +268,12 @@ class Greedy:
         m = p.workload_model[w]
         moves: dict[float, np.ndarray] = {}
         cost = np.full((segs, n), INF)
-        cost[0] = self._move_cost(w, float(p.input_bytes[m]), latency_only, src, cols) + node_cost[0]
+        cost[0] = self._move_cost(w, float(p.input_bytes[m]), latency_only, src, sel) + node_cost[0]
         back = np.zeros((length, segs, n), dtype=np.int64)
         for k in range(1, length):
             nbytes = float(p.layer_output_bytes[gl[k - 1]])
             if nbytes not in moves:
-                moves[nbytes] = self._move_cost(w, nbytes, latency_only, cols, cols)
+                moves[nbytes] = self._move_cost(w, nbytes, latency_only, sel, sel)
             move = moves[nbytes]
             blocked = [(where[i], where[j]) for (kk, i, j) in forbidden_moves
                        if kk == k - 1 and where[i] >= 0 and where[j] >= 0]
@@ -299,7 +298,7 @@ class Greedy:
                 new[1:] = np.where(better, best, new[1:])
                 back[k, 1:] = np.where(better, best_from, back[k, 1:])
             cost = new + node_cost[k][None, :]
-        final = cost + self._move_cost(w, float(p.layer_output_bytes[gl[-1]]), latency_only, cols, snk)[None, :]
+        final = cost + self._move_cost(w, float(p.layer_output_bytes[gl[-1]]), latency_only, sel, snk)[None, :]
         s, j = np.unravel_index(np.argmin(final), final.shape)
         if not np.isfinite(final[s, j]):
             return None

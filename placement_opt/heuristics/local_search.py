@@ -423,20 +423,13 @@ def _recut_and_descend(ls: LocalSearch, problem: Problem, previous_keys: np.ndar
         ls._resync()
 
 
-def _margin(options: SolveOptions) -> float:
-    """Seconds kept free before the deadline for scoring the answer."""
-    if options.time_limit is None:
-        return 0.0
-    return min(0.05, 0.1 * options.time_limit)
-
-
 @register_solver("local-search", exact=False,
                  description="descent over cut shifts, segment moves, splits, swaps and "
                              "constrained re-routes, with incremental evaluation")
 def _solve_local_search(problem: Problem, options: SolveOptions) -> RawResult:
     params = {k: options.extra[k] for k in PARAMS if k in options.extra}
     res = local_search(problem, options.warm_start, options.previous_keys, options.seed,
-                       options.deadline - _margin(options), **params)
+                       options.search_deadline(), **params)
     if res.x is None:
         return RawResult(SolveStatus.NO_SOLUTION, info=res.info)
     return RawResult(SolveStatus.FEASIBLE, res.x, solver_objective=res.objective, info=res.info)
