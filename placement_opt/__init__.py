@@ -11,14 +11,22 @@ Typical use::
     print(po.evaluate(problem, solution).summary())
 """
 
-from .errors import InstanceError, InputError, Issue, PlacementOptError, SolutionError, SolverError, TraceError
+from .errors import (
+    InputError,
+    InstanceError,
+    Issue,
+    PlacementOptError,
+    SolutionError,
+    SolverError,
+    TraceError,
+)
 from .evaluate import Evaluation, Violation, evaluate
 from .instance import OBJECTIVE_TERMS, Instance, instance_json_schema
 from .problem import Problem, load_instance, save_instance
-from .solution import Segment, Solution, SolveStatus, load_solution, save_solution
-from .trace import Trace, load_trace
 from .replay import ReplayResult, replay  # noqa: E402  (function shadows module, as solve does)
+from .solution import Segment, Solution, SolveStatus, load_solution, save_solution
 from .solve import list_solvers, register_solver, solve, solver_info  # noqa: E402  (function shadows module, as in PyVRP)
+from .trace import Trace, load_trace
 
 __version__ = "0.1.0"
 

@@ -261,6 +261,16 @@ def _check_solver_options(solver_options: Mapping[str, Mapping[str, Any]] | None
     unknown = sorted(set(options) - set(solvers))
     if unknown:
         raise BatchInputError(Issue("solver_options", f"options for solvers not in the batch: {', '.join(unknown)}"))
+    from .backend import solver_info
+
+    issues = []
+    for name, given in options.items():
+        try:
+            solver_info(name).make_params(given)
+        except SolverError as exc:
+            issues.append(Issue(f"solver_options.{name}", str(exc)))
+    if issues:
+        raise BatchInputError(issues)
     return options
 
 
@@ -697,7 +707,13 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[], None]]:
         yield lambda: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True)) as bar:

@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from .backend import RawResult, SolveOptions
 from .errors import SolverError
 from .evaluate import evaluate_array
 from .problem import Problem
 from .solution import SolveStatus
-from .solve import RawResult, SolveOptions, register_solver
 
 DEFAULT_LIMIT = 200_000
+
+
+@dataclass(frozen=True)
+class BruteForceParams:
+    """Options of ``brute-force``: ``limit``, the most combinations it enumerates."""
+
+    limit: int = DEFAULT_LIMIT
 
 
 def _single_workload(problem: Problem, w: int) -> Problem:
@@ -44,9 +52,9 @@ def _feasible_paths(problem: Problem, w: int, limit: int) -> list[tuple[int, ...
     return out
 
 
-@register_solver("brute-force", exact=True, description="enumerates every assignment (tiny instances only)")
 def solve_brute_force(problem: Problem, options: SolveOptions) -> RawResult:
-    limit = int(options.extra.get("limit", DEFAULT_LIMIT))
+    """Enumerate every combination of feasible single-workload paths."""
+    limit = options.params_as(BruteForceParams).limit
     paths = [_feasible_paths(problem, w, limit) for w in range(problem.num_workloads)]
     total = math.prod(len(p) for p in paths)
     if total > limit:

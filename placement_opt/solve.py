@@ -1,141 +1,31 @@
 """One entry point for every solver: ``solve(problem, solver=...) -> Solution``.
 
-Backends (exact solvers and heuristics) register themselves with
-:func:`register_solver`.  A backend receives the problem and a
-:class:`SolveOptions` and returns a :class:`RawResult` holding a flat node-index
-array (or none), its status and bound.  :func:`solve` then scores the array with
-the evaluator: the objective a Solution reports is always the evaluator's.  The
-backend's own objective is kept in ``info["solver_objective"]`` as a cross-check.
+The solvers are listed in :mod:`placement_opt.backend`.  A backend receives the
+problem and a :class:`SolveOptions` (with its own validated parameters) and
+returns a :class:`RawResult` holding a flat node-index array (or none), its
+status and bound.  :func:`solve` then scores the array with the evaluator: the
+objective a Solution reports is always the evaluator's.  The backend's own
+objective is kept in ``info["solver_objective"]`` as a cross-check.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from .backend import RawResult, SolveOptions, SolverInfo, list_solvers, register_solver, solver_info
 from .errors import SolverError
 from .evaluate import as_array, evaluate_array, placed_keys
 from .problem import Problem
 from .solution import Solution, SolveStatus, relative_gap
 
+__all__ = ["OBJECTIVE_RTOL", "RawResult", "SolveOptions", "SolverInfo", "finish", "list_solvers",
+           "register_solver", "solve", "solver_info"]
+
 #: Relative tolerance within which a backend's own objective must match the evaluator's.
 OBJECTIVE_RTOL = 1e-6
-
-
-@dataclass(frozen=True)
-class SolveOptions:
-    """Options common to all solvers (see :func:`solve`)."""
-
-    time_limit: float | None = None
-    gap: float | None = None
-    threads: int | None = None
-    seed: int = 0
-    warm_start: np.ndarray | None = None
-    previous: Solution | Mapping[str, Any] | None = None
-    previous_keys: np.ndarray | None = None
-    log: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    deadline: float = math.inf
-
-    def remaining(self) -> float:
-        """Seconds left before the time limit (``inf`` without one)."""
-        return max(0.0, self.deadline - time.perf_counter())
-
-    def search_deadline(self) -> float:
-        """The deadline less a margin kept for scoring the answer: the smaller
-        of 0.05 s and 10 % of the time limit (none without a limit)."""
-        if self.time_limit is None:
-            return self.deadline
-        return self.deadline - min(0.05, 0.1 * self.time_limit)
-
-
-@dataclass
-class RawResult:
-    """What a backend returns to :func:`solve`."""
-
-    status: SolveStatus
-    x: np.ndarray | None = None
-    bound: float | None = None
-    solver_objective: float | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SolverInfo:
-    name: str
-    func: Callable[[Problem, SolveOptions], RawResult]
-    exact: bool
-    description: str
-    source: str | None = None
-
-
-_REGISTRY: dict[str, SolverInfo] = {}
-
-# Where each built-in solver lives; modules are imported on first use, so that
-# a heuristic run does not pay for importing Pyomo or OR-Tools.
-_BUILTIN = {
-    "brute-force": "placement_opt.brute",
-    "milp": "placement_opt.milp",
-    "milp-textbook": "placement_opt.milp.textbook",
-    "cpsat": "placement_opt.cpsat",
-    "greedy": "placement_opt.heuristics",
-    "local-search": "placement_opt.heuristics.local_search",
-    "auto": "placement_opt.heuristics.portfolio",
-    "random": "placement_opt.heuristics.baselines",
-    "neurosurgeon": "placement_opt.heuristics.baselines",
-    "even-split": "placement_opt.heuristics.baselines",
-    "memory-proportional": "placement_opt.heuristics.baselines",
-    "device-only": "placement_opt.heuristics.baselines",
-    "edge-only": "placement_opt.heuristics.baselines",
-    "cloud-only": "placement_opt.heuristics.baselines",
-    "edgeshard-dp": "placement_opt.heuristics.baselines",
-    "petals": "placement_opt.heuristics.baselines",
-    "pipeedge-dp": "placement_opt.heuristics.pipeedge_dp",
-    "abs": "placement_opt.heuristics.abs_search",
-}
-
-
-def register_solver(name: str, *, exact: bool, description: str, source: str | None = None):
-    """Decorator: register ``func(problem, options) -> RawResult`` under ``name``."""
-
-    def wrap(func: Callable[[Problem, SolveOptions], RawResult]):
-        _REGISTRY[name] = SolverInfo(name, func, exact, description, source)
-        return func
-
-    return wrap
-
-
-def _load(module: str) -> None:
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-
-
-def list_solvers(exact: bool | None = None) -> list[str]:
-    """Names of the registered solvers (optionally only exact or only heuristic)."""
-    for module in dict.fromkeys(_BUILTIN.values()):
-        _load(module)
-    return sorted(n for n, s in _REGISTRY.items() if exact is None or s.exact == exact)
-
-
-def solver_info(name: str) -> SolverInfo:
-    if name not in _REGISTRY and name in _BUILTIN:
-        _load(_BUILTIN[name])
-    if name not in _REGISTRY:
-        list_solvers()
-        from .errors import did_you_mean
-
-        hint = did_you_mean(name, _REGISTRY) or "known: " + ", ".join(sorted(_REGISTRY))
-        raise SolverError(f"unknown solver {name!r} ({hint})")
-    return _REGISTRY[name]
 
 
 def solve(
@@ -174,7 +64,9 @@ def solve(
     log
         Print the solver's log.
     **options
-        Solver-specific options.
+        The solver's own options (``placement-opt list-solvers`` shows them
+        with their defaults); an unknown name or a value of the wrong type
+        raises :class:`SolverError`.
 
     Returns
     -------
@@ -183,6 +75,7 @@ def solve(
         bound, and details in ``info``.
     """
     info = solver_info(solver)
+    params = info.make_params(options)
     if time_limit is not None and not (time_limit > 0):
         raise SolverError(f"time_limit must be > 0 seconds, got {time_limit!r}")
     if gap is not None and not (0 <= gap < 1):
@@ -199,7 +92,7 @@ def solve(
         previous=previous,
         previous_keys=None if previous is None else placed_keys(problem, previous),
         log=log,
-        extra=dict(options),
+        params=params,
         deadline=start + time_limit if time_limit is not None else math.inf,
     )
     raw = info.func(problem, opts)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import placement_opt as po
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def fixture_data(name: str) -> dict:

@@ -9,6 +9,7 @@ processes.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -30,11 +31,10 @@ from placement_opt.batch import (
 )
 from placement_opt.cli import app
 from placement_opt.evaluate import as_array
-from placement_opt.solve import RawResult, register_solver
+from placement_opt.backend import NoParams, RawResult, register_solver
+from tests.paths import FIXTURES, ROOT
 
-solve_mod = importlib.import_module("placement_opt.solve")  # the module (the package exports the function)
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
+backend = importlib.import_module("placement_opt.backend")
 PLUGIN = "tests.test_batch"
 CALLS_ENV = "PLACEMENT_OPT_BATCH_TEST_CALLS"
 SLEEP_ENV = "PLACEMENT_OPT_BATCH_TEST_SLEEP"
@@ -54,7 +54,7 @@ def _record(problem: po.Problem, solver: str, opts) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"instance": problem.name, "solver": solver, "seed": opts.seed,
-                                 "threads": opts.threads, "extra": dict(opts.extra)}) + "\n")
+                                 "threads": opts.threads, "extra": dataclasses.asdict(opts.params)}) + "\n")
 
 
 def _fixed_solver(problem, opts):
@@ -75,25 +75,32 @@ def _slow_solver(problem, opts):
     return RawResult(po.SolveStatus.NO_SOLUTION, bound=NO_SOLUTION_BOUND)
 
 
+@dataclasses.dataclass(frozen=True)
+class FlagParams:
+    """The one option of the test solver ``batch-fixed``."""
+
+    flag: int = 0
+
+
 TEST_SOLVERS = {
-    "batch-fixed": (_fixed_solver, "test: the hand plan on hand.json copies, none elsewhere"),
-    "batch-fail": (_failing_solver, "test: always raises"),
-    "batch-slow": (_slow_solver, "test: sleeps $PLACEMENT_OPT_BATCH_TEST_SLEEP seconds"),
+    "batch-fixed": (_fixed_solver, "test: the hand plan on hand.json copies, none elsewhere", FlagParams),
+    "batch-fail": (_failing_solver, "test: always raises", NoParams),
+    "batch-slow": (_slow_solver, "test: sleeps $PLACEMENT_OPT_BATCH_TEST_SLEEP seconds", NoParams),
 }
 
 # Worker processes import this module as a plugin with $PLUGIN_ENV set (inherited
 # from the test); the pytest process itself registers the test solvers only for
 # the duration of each test (fixture below), so other test files never see them.
 if os.environ.get(PLUGIN_ENV):
-    for _name, (_func, _description) in TEST_SOLVERS.items():
-        register_solver(_name, exact=False, description=_description)(_func)
+    for _name, (_func, _description, _params) in TEST_SOLVERS.items():
+        register_solver(_name, exact=False, description=_description, params=_params)(_func)
 
 
 @pytest.fixture(autouse=True)
 def _register_test_solvers(monkeypatch):
     monkeypatch.setenv(PLUGIN_ENV, "1")
-    for name, (func, description) in TEST_SOLVERS.items():
-        monkeypatch.setitem(solve_mod._REGISTRY, name, solve_mod.SolverInfo(name, func, False, description))
+    for name, (func, description, params) in TEST_SOLVERS.items():
+        monkeypatch.setitem(backend._REGISTRY, name, backend.SolverInfo(name, func, "heuristic", description, params))
 
 
 # --------------------------------------------------------------------------- helpers

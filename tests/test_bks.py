@@ -30,8 +30,9 @@ from placement_opt.bks import (
 from placement_opt.cli import app
 from placement_opt.solution import Solution, SolveStatus, save_solution
 from tests import reference_spec
+from tests.paths import ROOT
 
-LIBRARY = Path(__file__).resolve().parents[1] / "instances"
+LIBRARY = ROOT / "instances"
 runner = CliRunner()
 
 # --------------------------------------------------------------------------- #

@@ -11,8 +11,9 @@ import pytest
 
 import placement_opt as po
 from placement_opt.instance import instance_json_schema
+from tests.paths import ROOT
 
-SCHEMA_FILE = Path(__file__).parents[1] / "placement_opt" / "schema" / "instance.schema.json"
+SCHEMA_FILE = ROOT / "placement_opt" / "schema" / "instance.schema.json"
 
 
 def errors_of(data) -> str:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from placement_opt.errors import InputError
 from placement_opt.perfprofile import DEFAULT_TAUS, performance_profile, performance_ratios
+from tests.paths import ROOT
 
 NAN = float("nan")
 INF = float("inf")
@@ -223,7 +224,7 @@ def _bench():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heuristics.py"
+    path = ROOT / "benchmarks" / "heuristics.py"
     spec = importlib.util.spec_from_file_location("bench_heuristics", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_heuristics", module)  # dataclasses look their module up

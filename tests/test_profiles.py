@@ -28,8 +28,9 @@ from placement_opt.profiles import (
     node_record,
 )
 from placement_opt.profiles.models import block_params, layer_params, total_params
+from tests.paths import ROOT, SHARED_DATA
 
-DATA = Path(os.environ.get("PLACEMENT_OPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = SHARED_DATA
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data folder {DATA} is absent")
 GIB = 2**30
 
@@ -331,7 +332,7 @@ def test_shipped_catalog_matches_a_refit(monkeypatch):
     import importlib.util
     import sys
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "build_catalogs.py"
+    path = ROOT / "benchmarks" / "build_catalogs.py"
     module_spec = importlib.util.spec_from_file_location("build_catalogs", path)
     build = importlib.util.module_from_spec(module_spec)
     monkeypatch.setitem(sys.modules, "build_catalogs", build)

@@ -11,7 +11,7 @@ import placement_opt as po
 from placement_opt.generators import generate
 from placement_opt.solve import list_solvers, solve
 
-from .tiny import tiny_instance
+from tests.tiny import tiny_instance
 
 
 def test_registry_names_every_solver():

@@ -19,8 +19,9 @@ from scipy import stats
 import placement_opt as po
 from placement_opt.errors import InputError, TraceError
 from placement_opt.trace import MAX_ISSUES, Trace, load_trace
+from tests.paths import SHARED_DATA
 
-DATA = Path(os.environ.get("PLACEMENT_OPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = SHARED_DATA
 needs_data = pytest.mark.skipif(not (DATA / "net_5gophers_5g").is_dir(), reason="shared data not available")
 
 

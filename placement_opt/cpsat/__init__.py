@@ -33,16 +33,9 @@ that presolve step off (``presolve_inclusion_work_limit: 0``), see
 :mod:`.solver`.
 """
 
-from ..solve import RawResult, SolveOptions, register_solver
-from .solver import DEFAULT_WORKERS, CpsatModel, solve_cpsat
+from .solver import DEFAULT_WORKERS, CpsatModel, CpsatParams, solve_cpsat
 
-__all__ = ["DEFAULT_WORKERS", "CpsatModel", "solve_cpsat"]
+#: The registered backend (see :data:`placement_opt.backend.BUILTIN_SOLVERS`).
+solve_backend = solve_cpsat
 
-
-@register_solver(
-    "cpsat",
-    exact=True,
-    description="layered-graph 0/1 model over pruned candidates (OR-Tools CP-SAT, integer-scaled)",
-)
-def _solve(problem, options: SolveOptions) -> RawResult:
-    return solve_cpsat(problem, options)
+__all__ = ["DEFAULT_WORKERS", "CpsatModel", "CpsatParams", "solve_backend", "solve_cpsat"]

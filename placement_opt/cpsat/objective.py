@@ -44,9 +44,9 @@ from . import scaling
 from .constraints import split_by, weighted
 from .scaling import (
     MAX_BITS,
-    SUM_BITS,
     MIN_CONSTRAINT_SLACK,
     OBJECTIVE_MARGIN,
+    SUM_BITS,
     count_groups,
     exponent_at_least,
     exponent_for,

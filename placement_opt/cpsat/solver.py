@@ -72,20 +72,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import ortools
 from ortools.sat.python import cp_model
 
-from ..candidates import capacity_free_bound, candidates, restrict, transitions_estimate
+from ..backend import RawResult, SolveOptions
+from ..candidates import candidates, capacity_free_bound, restrict, transitions_estimate
 from ..evaluate import evaluate_array
 from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..problem import Problem
 from ..solution import SolveStatus
-from ..solve import RawResult, SolveOptions
 from .constraints import Constraints
 from .objective import Objective, ObjectiveTerms
 from .scaling import OPTIMALITY_RTOL
@@ -93,6 +93,26 @@ from .variables import Hint, Variables, hint_columns
 
 #: Workers when the caller gives no ``threads`` (see the module docstring).
 DEFAULT_WORKERS = 1
+
+
+@dataclass(frozen=True)
+class CpsatParams:
+    """Options of the ``cpsat`` solver (see the module docstring).
+
+    Attributes
+    ----------
+    deterministic
+        With several workers, CP-SAT's deterministic parallel mode
+        (``interleave_search``; use it with a time limit).
+    greedy_hint
+        Without a warm start, hint the greedy heuristic's answer.
+    cpsat_parameters
+        Further ``SatParameters`` fields, applied last.
+    """
+
+    deterministic: bool = False
+    greedy_hint: bool = True
+    cpsat_parameters: Mapping[str, Any] = field(default_factory=dict)
 #: Solutions kept from the callback (newest first), to fall back on if the last one is cut off.
 KEEP_SOLUTIONS = 20
 #: Safety net against endless no-good / refinement rounds.
@@ -220,24 +240,28 @@ def _parameters(options: SolveOptions) -> tuple[dict[str, Any], dict[str, Any]]:
         # by tests/test_exact.py); switching it off costs nothing measurable.
         "presolve_inclusion_work_limit": 0,
     }
-    if workers > 1 and options.extra.get("deterministic", False):
+    own = options.params_as(CpsatParams)
+    if workers > 1 and own.deterministic:
         params["interleave_search"] = True
     if options.gap is not None and options.gap > 0:
         params["relative_gap_limit"] = float(options.gap)
-    params.update(dict(options.extra.get("cpsat_parameters", {}) or {}))
+    params.update(dict(own.cpsat_parameters))
     deterministic = params["num_workers"] == 1 or bool(params.get("interleave_search", False))
     return params, {"num_workers": params["num_workers"], "deterministic": deterministic}
 
 
 def solve_cpsat(problem: Problem, options: SolveOptions) -> RawResult:
-    """The ``cpsat`` backend (see the module docstring)."""
+    """The ``cpsat`` backend (see the module docstring); ``options.params``
+    other than :class:`CpsatParams` stand for the defaults."""
+    if not isinstance(options.params, CpsatParams):
+        options = replace(options, params=CpsatParams())
     t_start = time.perf_counter()
     info: dict[str, Any] = {"ortools": ortools.__version__}
     full = candidates(problem)
     if full.infeasible_workloads():
         return _search(problem, options, full, info, t_start)
     greedy_x = None
-    if options.warm_start is None and options.extra.get("greedy_hint", True):
+    if options.warm_start is None and options.params_as(CpsatParams).greedy_hint:
         greedy_x = greedy(problem, options.previous_keys, full,
                           deadline=time.perf_counter() + GREEDY_SHARE * options.remaining())
         if greedy_x is not None:

@@ -8,6 +8,11 @@
 """
 
 from . import pipeedge
-from .helix import helix_layer_times, helix_model_record, load_cluster, load_layer_latencies
+from .helix import (
+    helix_layer_times,
+    helix_model_record,
+    load_cluster,
+    load_layer_latencies,
+)
 
 __all__ = ["pipeedge", "helix_layer_times", "helix_model_record", "load_cluster", "load_layer_latencies"]

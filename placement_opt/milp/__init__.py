@@ -7,16 +7,6 @@ extra_functionality=f)`` where ``f(model, problem)`` is called before solving
 (in the spirit of PyPSA's ``extra_functionality``).
 """
 
-from ..solve import RawResult, SolveOptions, register_solver
-from .solver import build_model, solve_milp, solve_model
+from .solver import MilpParams, build_model, solve_backend, solve_milp, solve_model
 
-__all__ = ["build_model", "solve_model"]
-
-
-@register_solver(
-    "milp",
-    exact=True,
-    description="layered-graph MILP over pruned candidates (Pyomo + HiGHS)",
-)
-def _solve(problem, options: SolveOptions) -> RawResult:
-    return solve_milp(problem, options, options.extra.get("extra_functionality"))
+__all__ = ["MilpParams", "build_model", "solve_backend", "solve_milp", "solve_model"]

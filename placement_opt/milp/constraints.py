@@ -18,7 +18,7 @@ import numpy as np
 
 from ..evaluate import FEASIBILITY_RTOL
 from ..formulation import Formulation
-from .variables import HOSTING, LATENCY, BOTTLENECK, MAX_LATENCY, Columns, X, Y
+from .variables import BOTTLENECK, HOSTING, LATENCY, MAX_LATENCY, Columns, X, Y
 
 
 @dataclass(frozen=True, eq=False)

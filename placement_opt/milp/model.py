@@ -21,7 +21,17 @@ from ..formulation import Formulation, build_formulation
 from ..problem import Problem
 from .constraints import RowBlock, constraint_blocks
 from .objective import Term, objective_terms, objective_vector
-from .variables import BOTTLENECK, HOSTING, LATENCY, MAX_LATENCY, Columns, X, Y, Z, build_columns
+from .variables import (
+    BOTTLENECK,
+    HOSTING,
+    LATENCY,
+    MAX_LATENCY,
+    Columns,
+    X,
+    Y,
+    Z,
+    build_columns,
+)
 
 
 class PrunedInfeasible(Exception):

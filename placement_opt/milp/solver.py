@@ -13,24 +13,50 @@ columns).  The Pyomo model is built only over what survives.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from ..evaluate import evaluate_array
+from ..backend import RawResult, SolveOptions
 from ..candidates import candidates, capacity_free_bound, restrict, transitions_estimate
+from ..evaluate import evaluate_array
 from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..problem import Problem
 from ..solution import SolveStatus, relative_gap
-from ..solve import RawResult, SolveOptions
 from ..versions import versions
 from .model import MatrixModel, PrunedInfeasible, build_matrix_model, decode, to_pyomo
 from .reduce import LPBound, lp_bound
 from .variables import Y
+
+
+@dataclass(frozen=True)
+class MilpParams:
+    """Options of the ``milp`` solver.
+
+    Attributes
+    ----------
+    reduce
+        The LP pre-pass (bound, leave cuts and reduced-cost fixing): ``"auto"``
+        runs it on models of at least ``REDUCE_MIN_COLUMNS`` columns, True
+        always, False never.
+    highs_options
+        Further HiGHS options, applied last.
+    extra_functionality
+        ``f(model, problem)``, called on the Pyomo model before solving, to add
+        constraints of your own (switches off the pruning that an incumbent
+        would allow).
+    """
+
+    reduce: bool | Literal["auto"] = "auto"
+    highs_options: Mapping[str, Any] = field(default_factory=dict)
+    extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None
+
 
 #: Relative gap HiGHS must close before ``optimal`` (when the user sets none).
 PROOF_GAP = 1e-9
@@ -78,11 +104,13 @@ def solve_model(
     m: pyo.ConcreteModel,
     options: SolveOptions,
     warm_start: np.ndarray | None = None,
+    highs_options: Mapping[str, Any] | None = None,
 ) -> RawResult:
-    """Run HiGHS on a model built by :func:`build_model` (possibly extended)."""
+    """Run HiGHS on a model built by :func:`build_model` (possibly extended);
+    ``highs_options`` are applied last."""
     values = None if warm_start is None else _warm_values(m, warm_start, options.previous_keys)
     xs = [m._vars[c] for c in m._x_cols.tolist()]
-    return run_highs(m, options, xs, lambda vals: decode(m, vals), values, warm_start is not None)
+    return run_highs(m, options, xs, lambda vals: decode(m, vals), values, warm_start is not None, highs_options)
 
 
 def _set_warm_start(opt, values: list) -> bool:
@@ -115,6 +143,7 @@ def run_highs(
     decode: Callable[[np.ndarray], np.ndarray],
     warm_values: list | None = None,
     warm_requested: bool = False,
+    highs_options: Mapping[str, Any] | None = None,
 ) -> RawResult:
     """Hand a Pyomo model to HiGHS and translate its answer.
 
@@ -137,7 +166,7 @@ def run_highs(
         "mip_feasibility_tolerance": FEASIBILITY_TOL,
         "primal_feasibility_tolerance": FEASIBILITY_TOL,
         "mip_abs_gap": 0.0 if options.gap is None else 1e-12,
-        **dict(options.extra.get("highs_options", {})),
+        **dict(highs_options or {}),
     }
     kwargs = dict(
         load_solutions=False,
@@ -226,8 +255,10 @@ class _Run:
         return RawResult(SolveStatus.FEASIBLE, x, self.bound, obj, self.info)
 
 
-def solve_milp(problem: Problem, options: SolveOptions,
-               extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None) -> RawResult:
+def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | None = None) -> RawResult:
+    """Solve ``problem`` with the MILP (see the module docstring)."""
+    params = params or MilpParams()
+    extra_functionality = params.extra_functionality
     t0 = time.perf_counter()
     run = _Run(problem, options)
     info = run.info
@@ -249,7 +280,7 @@ def solve_milp(problem: Problem, options: SolveOptions,
     mm = build_matrix_model(problem, options.previous_keys, F)
     info.update(matrix_time=time.perf_counter() - t0, columns=mm.cols.size, exact_model=exact)
     keep = None
-    reduce = options.extra.get("reduce", "auto")
+    reduce = params.reduce
     # user constraints may exclude the incumbent, so no pruning with them
     if extra_functionality is None and reduce and (reduce != "auto" or mm.cols.size >= REDUCE_MIN_COLUMNS):
         lp = lp_bound(mm, 0.4 * options.remaining(), options.seed, options.threads)
@@ -282,7 +313,7 @@ def solve_milp(problem: Problem, options: SolveOptions,
         extra_functionality(m, problem)
     info["pyomo_time"] = time.perf_counter() - t1
     info["build_time"] = time.perf_counter() - t0
-    raw = solve_model(m, options, None if run.incumbent is None else run.incumbent[0])
+    raw = solve_model(m, options, None if run.incumbent is None else run.incumbent[0], params.highs_options)
     info.update(raw.info)
     info.update(variables=m.nvariables(), constraints=m.nconstraints())
     return _combine(run, raw, exact, pruned=keep is not None)
@@ -339,3 +370,8 @@ def _neighbourhood_incumbent(mm: MatrixModel, lp: LPBound, options: SolveOptions
     info.update(neighbourhood_columns=int(near.sum()), neighbourhood_time=time.perf_counter() - t0,
                 neighbourhood_status=raw.status.value)
     return raw.x
+
+
+def solve_backend(problem: Problem, options: SolveOptions) -> RawResult:
+    """The registered ``milp`` backend: :func:`solve_milp` with :class:`MilpParams`."""
+    return solve_milp(problem, options, options.params_as(MilpParams))

@@ -23,10 +23,9 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from ..backend import RawResult, SolveOptions
 from ..candidates import transfer_matrix
 from ..problem import Problem
-from ..solution import SolveStatus
-from ..solve import RawResult, SolveOptions, register_solver
 
 
 def _lin(pairs) -> LinearExpression:
@@ -197,8 +196,6 @@ def build_textbook_model(problem: Problem, previous_keys: np.ndarray | None = No
     return m
 
 
-@register_solver("milp-textbook", exact=True,
-                 description="reference textbook layered-graph MILP (no pruning; for benchmarks)")
 def solve_textbook(problem: Problem, options: SolveOptions) -> RawResult:
     from .solver import run_highs
 

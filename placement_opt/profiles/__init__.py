@@ -12,8 +12,23 @@
 Formulas, data sources and the calibration are described in ``docs/profiles.md``.
 """
 
-from .devices import DeviceSpec, device, layer_time, layer_times, list_devices, node_record
-from .models import LayerCost, ModelSpec, Shape, layer_costs, list_models, model_record, model_spec
+from .devices import (
+    DeviceSpec,
+    device,
+    layer_time,
+    layer_times,
+    list_devices,
+    node_record,
+)
+from .models import (
+    LayerCost,
+    ModelSpec,
+    Shape,
+    layer_costs,
+    list_models,
+    model_record,
+    model_spec,
+)
 
 __all__ = [
     "DeviceSpec",

@@ -1,0 +1,25 @@
+"""``placement-opt schema``: the JSON Schema of the instance format."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..instance import instance_json_schema, write_atomically
+from .common import app
+
+
+@app.command()
+def schema(
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here instead of stdout")] = None,
+) -> None:
+    """Print the JSON Schema of the instance file format."""
+    text = json.dumps(instance_json_schema(), indent=2) + "\n"
+    if output:
+        write_atomically(output, text)
+    else:
+        sys.stdout.write(text)
