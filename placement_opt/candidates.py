@@ -22,12 +22,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .evaluate import FEASIBILITY_RTOL
 from .problem import Problem
-
-
-def _within(value: np.ndarray, limit) -> np.ndarray:
-    return value <= limit + FEASIBILITY_RTOL * np.abs(limit)
+from .tolerance import smallest, within
 
 
 def transfer_matrix(problem: Problem, nbytes: float) -> np.ndarray:
@@ -109,9 +105,9 @@ def candidates(problem: Problem, with_paths: bool | None = None,
     c = p.compute_time[gl]
     with np.errstate(invalid="ignore"):
         busy = np.where(rate > 0, rate * c, 0.0)
-    mask &= _within(busy, p.max_utilization)
+    mask &= within(busy, p.max_utilization)
     need = (p.layer_param_bytes[gl] + p.layer_state_bytes[gl])[:, None]
-    mask &= _within(need, p.node_memory[None, :])
+    mask &= within(need, p.node_memory[None, :])
 
     limit = p.workload_slo if latency_cap is None else np.minimum(p.workload_slo, latency_cap)
     if with_paths is None:
@@ -120,7 +116,7 @@ def candidates(problem: Problem, with_paths: bool | None = None,
         return Candidates(p, mask, limit=limit)
     forward, backward = _layered_paths(p, mask)
     through = forward + backward - np.where(mask, c, 0.0)
-    mask &= _within(through, limit[w_of][:, None])
+    mask &= within(through, limit[w_of][:, None])
     return Candidates(p, mask, forward, backward, limit)
 
 
@@ -239,9 +235,9 @@ def restrict(cand: Candidates, nodes_per_layer: int, keep: np.ndarray | None = N
         score = score + p.compute_time[f.global_layer]
     score = np.where(cand.mask, score, np.inf)
     k = min(nodes_per_layer, p.num_nodes)
-    best = np.argpartition(score, k - 1, axis=1)[:, :k]
     mask = np.zeros_like(cand.mask)
-    np.put_along_axis(mask, best, True, axis=1)
+    for row in range(f.size):
+        mask[row, smallest(score[row], k)] = True
     mask &= cand.mask
     if keep is not None:
         mask[np.arange(f.size), keep] = True

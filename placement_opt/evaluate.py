@@ -5,9 +5,9 @@ lists every violated constraint.  It is vectorised over the problem's flat
 (workload, layer) layout, so a 200-node, 80-layer, 50-workload solution is scored
 in about a millisecond (see ``benchmarks/evaluator.py``).
 
-Feasibility uses a relative tolerance of ``FEASIBILITY_RTOL`` (1e-9): a load of
-``limit * (1 + 1e-9)`` still counts as within ``limit``, so that rounding in the
-last bits never flips an answer.  Utilisations are reported as the quantities the
+Feasibility uses a relative tolerance of ``FEASIBILITY_RTOL`` (1e-9,
+:mod:`placement_opt.tolerance`): a load of ``limit * (1 + 1e-9)`` still counts as
+within ``limit``, so that rounding in the last bits never flips an answer.  Utilisations are reported as the quantities the
 spec caps: node utilisation is ``sum_w rate_w * sum c_{l,i}`` (a fraction of the
 node's effective compute ``F_i``), link utilisation is bytes/s over bandwidth.
 """
@@ -23,9 +23,9 @@ import numpy as np
 
 from .instance import OBJECTIVE_TERMS
 from .problem import Problem
+from .segments import starts as segment_starts_of
 from .solution import Solution, check_assignment
-
-FEASIBILITY_RTOL = 1e-9
+from .tolerance import FEASIBILITY_RTOL, exceeds  # noqa: F401  (FEASIBILITY_RTOL: re-exported for older imports)
 
 #: Violation kinds, in the order they are reported.
 VIOLATION_KINDS = (
@@ -314,10 +314,6 @@ def _placed(keys: np.ndarray, space: int) -> np.ndarray:
     return np.flatnonzero(seen)
 
 
-def _over(value: np.ndarray, limit: np.ndarray | float) -> np.ndarray:
-    return value > limit + FEASIBILITY_RTOL * np.abs(limit)
-
-
 def _violations(p, x, comp, t_src, t_dst, no_route, latency, node_util, memory, link_load) -> list[Violation]:
     f = p.flat
     w_of = f.workload
@@ -339,20 +335,20 @@ def _violations(p, x, comp, t_src, t_dst, no_route, latency, node_util, memory, 
         out.append(Violation("no_route", 1.0, 0.0, 1.0, workload=wids[f.transfer_workload[t]],
                              node=nids[t_src[t]], to_node=nids[t_dst[t]]))
 
-    for i in np.flatnonzero(_over(memory, p.node_memory)):
+    for i in np.flatnonzero(exceeds(memory, p.node_memory)):
         out.append(Violation("memory", float(memory[i]), float(p.node_memory[i]),
                              float(memory[i] - p.node_memory[i]), node=nids[i]))
     cap = p.max_utilization
-    for i in np.flatnonzero(_over(node_util, cap)):
+    for i in np.flatnonzero(exceeds(node_util, cap)):
         out.append(Violation("compute", float(node_util[i]), cap, float(node_util[i] - cap), node=nids[i]))
     if p.num_links:
         link_cap = cap * p.link_bandwidth
-        for e in np.flatnonzero(_over(link_load, link_cap)):
+        for e in np.flatnonzero(exceeds(link_load, link_cap)):
             out.append(Violation("link", float(link_load[e]), float(link_cap[e]),
                                  float(link_load[e] - link_cap[e]), link=lids[e]))
 
     slo = p.workload_slo
-    for w in np.flatnonzero(_over(latency, slo)):
+    for w in np.flatnonzero(exceeds(latency, slo)):
         out.append(Violation("slo", float(latency[w]), float(slo[w]), float(latency[w] - slo[w]), workload=wids[w]))
 
     starts = segment_starts(p, x)
@@ -373,7 +369,4 @@ def _violations(p, x, comp, t_src, t_dst, no_route, latency, node_util, memory, 
 
 def segment_starts(problem: Problem, x: np.ndarray) -> np.ndarray:
     """Mask of flat positions that start a segment."""
-    w_of = problem.flat.workload
-    starts = np.ones(x.size, dtype=bool)
-    starts[1:] = (x[1:] != x[:-1]) | (w_of[1:] != w_of[:-1])
-    return starts
+    return segment_starts_of(x, problem.flat.workload)

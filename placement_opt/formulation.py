@@ -33,8 +33,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from .candidates import Candidates, candidates, transfer_matrix
-from .evaluate import FEASIBILITY_RTOL
 from .problem import Problem
+from .tolerance import argmax, within
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,11 +108,12 @@ class Formulation:
         return range(int(self.x_start[k]), int(self.x_start[k + 1]))
 
     def assignment_from_x(self, x_values: np.ndarray) -> np.ndarray:
-        """Flat node array from (near-)binary x values: the largest per position."""
+        """Flat node array from (near-)binary x values: the largest per position
+        (near-ties to the first candidate)."""
         out = np.empty(self.problem.flat.size, dtype=np.int64)
         for k in range(self.problem.flat.size):
             ids = self.x_of(k)
-            out[k] = self.x_node[ids.start + int(np.argmax(x_values[ids.start:ids.stop]))]
+            out[k] = self.x_node[ids.start + argmax(x_values[ids.start:ids.stop])]
         return out
 
     def x_values_of(self, assignment: np.ndarray) -> np.ndarray | None:
@@ -220,7 +221,7 @@ def _transitions(p: Problem, cand: Candidates, x_start, x_node):
             w = f.workload[k]
             through = cand.forward[k][ii][:, None] + t[np.ix_(ii, jj)] + cand.backward[k + 1][jj][None, :]
             limit = cand.limit[w]
-            ok &= through <= limit + FEASIBILITY_RTOL * limit
+            ok &= within(through, limit)
         a, b = np.nonzero(ok)
         if a.size:
             parts.append((np.full(a.size, k), ii[a], jj[b], t[ii[a], jj[b]]))

@@ -38,7 +38,7 @@ import math
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ..evaluate import FEASIBILITY_RTOL
+from ..tolerance import threshold
 from ..formulation import Formulation
 from . import scaling
 from .constraints import split_by, weighted
@@ -104,7 +104,7 @@ class ObjectiveTerms:
             lat = np.concatenate([F.x_latency, F.y_latency])
             self.latency_rows = [(c, self.w_max_latency * a) for _, (c, a) in split_by(keys, cols, lat)]
             slo = p.workload_slo
-            self.latency_cap = self.w_max_latency * float(slo.max()) * (1 + FEASIBILITY_RTOL)
+            self.latency_cap = self.w_max_latency * threshold(float(slo.max()))
 
         # bottleneck rows: one per node (compute share) and per link (bytes/s over bandwidth).
         self.w_bottleneck = weights.get("bottleneck", 0.0)
@@ -120,7 +120,7 @@ class ObjectiveTerms:
                     self.load_rows.append(
                         (L.indices[lo:hi].astype(np.int64), self.w_bottleneck * L.data[lo:hi] / p.link_bandwidth[e])
                     )
-            self.load_cap = self.w_bottleneck * p.max_utilization * (1 + FEASIBILITY_RTOL)
+            self.load_cap = self.w_bottleneck * threshold(p.max_utilization)
         self.latency_rows = [(c, a) for c, a in self.latency_rows if np.any(a != 0)]
         self.load_rows = [(c, a) for c, a in self.load_rows if np.any(a != 0)]
 

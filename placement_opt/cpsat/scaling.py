@@ -77,7 +77,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluate import FEASIBILITY_RTOL
+from ..tolerance import threshold
 
 #: The largest value any scaled row or the scaled objective can take stays within
 #: ``2**MAX_BITS`` (exact in a double, as CP-SAT reports objective and bound).
@@ -170,7 +170,7 @@ def scale_le_row(coefs: np.ndarray, groups: np.ndarray, limit: float) -> ScaledR
     within ``limit``), so that it need not be stated at all.
     """
     act = max_activity(coefs, groups)
-    thr = limit + FEASIBILITY_RTOL * abs(limit)  # the evaluator's threshold, same float ops
+    thr = threshold(limit)  # the evaluator's threshold, same float ops
     if act <= limit:
         return None
     if limit <= 0:

@@ -30,9 +30,11 @@ import numpy as np
 
 from ..backend import RawResult, SolveOptions
 from ..candidates import Candidates, candidates, transfer_matrix
-from ..evaluate import FEASIBILITY_RTOL, evaluate_array
+from ..evaluate import evaluate_array
 from ..problem import Problem
 from ..solution import SolveStatus
+from .. import tolerance as tol
+from ..tolerance import exceeds, threshold
 
 INF = np.inf
 
@@ -98,7 +100,7 @@ class Greedy:
         f = p.flat
         demand = p.workload_rate * np.bincount(f.workload, p.layer_flops[f.global_layer], p.num_workloads)
         tight = p.workload_slo  # tighter SLOs first among equals
-        return sorted(range(p.num_workloads), key=lambda w: (-demand[w], tight[w], w))
+        return tol.order(-demand, tight).tolist()
 
     def run(self, order: list[int] | None = None, attempts: int = 3) -> np.ndarray | None:
         order = self.order() if order is None else order
@@ -160,10 +162,10 @@ class Greedy:
         mean_time = np.where(fits, c, 0.0).sum(axis=0) / np.maximum(fits.sum(axis=0), 1)
         score = np.where(fits.any(axis=0), mean_time + lat[p.workload_source[w]] + lat[:, p.workload_sink[w]], INF)
         keep = np.zeros(p.num_nodes, dtype=bool)
-        keep[np.argpartition(score, width - 1)[:width]] = True
+        keep[tol.smallest(score, width)] = True
         # ... the fastest nodes (the cloud may win despite its latency) ...
         speed = np.where(fits.any(axis=0), p.effective_flops, -INF)
-        keep[np.argpartition(-speed, width - 1)[:width]] = True
+        keep[tol.smallest(-speed, width)] = True
         # ... and wherever its layers' weights are already placed (sharing them costs only state).
         keep |= res.placed[p.flat.global_layers(w)].any(axis=0)
         return allowed & keep[None, :]
@@ -217,8 +219,8 @@ class Greedy:
         extra = self.reserve * self._others(w) * state
         need = np.where(placed, np.maximum(state - res.reserved[gl], 0.0),
                         state + p.layer_param_bytes[gl][:, None] + extra)
-        ok = allowed & (busy <= (p.max_utilization - res.busy)[None, :] + FEASIBILITY_RTOL * p.max_utilization)
-        ok &= need <= res.memory[None, :] + FEASIBILITY_RTOL * p.node_memory[None, :]
+        ok = allowed & (busy <= (threshold(p.max_utilization) - res.busy)[None, :])
+        ok &= need <= (threshold(p.node_memory) - (p.node_memory - res.memory))[None, :]
         weight = 1.0 if latency_only else self.lat_weight[w]
         cost = _weighted(weight, c)
         if latency_only:
@@ -285,7 +287,7 @@ class Greedy:
                     move[i, j] = INF
             if not limited:
                 via = cost[0][:, None] + move  # diagonal 0: staying is free
-                back[k, 0] = via.argmin(axis=0)
+                back[k, 0] = tol.argmin(via, axis=0)
                 cost = (via[back[k, 0], np.arange(n)] + node_cost[k])[None, :]
                 continue
             new = cost.copy()  # stay on the same node, same segment count
@@ -294,14 +296,14 @@ class Greedy:
                 off = move.copy()
                 np.fill_diagonal(off, INF)
                 via = cost[:-1, :, None] + off[None, :, :]  # (s-1, from, to)
-                best_from = via.argmin(axis=1)
+                best_from = tol.argmin(via, axis=1)
                 best = np.take_along_axis(via, best_from[:, None, :], axis=1)[:, 0, :]
-                better = best < new[1:]
+                better = tol.improves_mask(best, new[1:])
                 new[1:] = np.where(better, best, new[1:])
                 back[k, 1:] = np.where(better, best_from, back[k, 1:])
             cost = new + node_cost[k][None, :]
         final = cost + self._move_cost(w, float(p.layer_output_bytes[gl[-1]]), latency_only, sel, snk)[None, :]
-        s, j = np.unravel_index(np.argmin(final), final.shape)
+        s, j = np.unravel_index(tol.argmin(final), final.shape)
         if not np.isfinite(final[s, j]):
             return None
         path = np.empty(length, dtype=np.int64)
@@ -336,9 +338,9 @@ class Greedy:
                 seen.add((g, i))
             else:
                 mem[i] += state
-            if busy[i] > p.max_utilization - res.busy[i] + FEASIBILITY_RTOL * p.max_utilization:
+            if busy[i] > threshold(p.max_utilization) - res.busy[i]:
                 return ("node", k, i, -1)
-            if mem[i] > res.memory[i] + FEASIBILITY_RTOL * p.node_memory[i]:
+            if mem[i] > threshold(p.node_memory[i]) - (p.node_memory[i] - res.memory[i]):
                 return ("node", k, i, -1)
         if p.one_segment_per_node:
             left: set[int] = set()
@@ -350,10 +352,10 @@ class Greedy:
         slo = p.workload_slo[w]
         if np.isfinite(slo) or p.num_links:
             lat, loads, trans = self._transfers(w, path)
-            if lat > slo + FEASIBILITY_RTOL * slo:
+            if exceeds(lat, slo):
                 return ("slo", -1, -1, -1)
             cap = p.max_utilization * p.link_bandwidth
-            over = res.link_load + loads > cap + FEASIBILITY_RTOL * cap
+            over = exceeds(res.link_load + loads, cap)
             if over.any():
                 e = int(np.flatnonzero(over)[0])
                 for t, kk, i, j in trans:
@@ -454,7 +456,7 @@ def greedy(problem: Problem, previous_keys: np.ndarray | None = None,
         if x is None:
             continue
         ev = evaluate_array(problem, x, previous_keys)
-        if ev.feasible and ev.objective < best_obj:
+        if ev.feasible and tol.improves(ev.objective, best_obj):
             best, best_obj = x, ev.objective
     return best
 

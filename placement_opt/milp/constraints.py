@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluate import FEASIBILITY_RTOL
+from ..tolerance import threshold
 from ..formulation import Formulation
 from .variables import BOTTLENECK, HOSTING, LATENCY, MAX_LATENCY, Columns, X, Y
 
@@ -147,13 +147,12 @@ def _capacities(F: Formulation, cols: Columns) -> list[RowBlock]:
     """
     p = F.problem
     cap = p.max_utilization
-    relax = 1 + FEASIBILITY_RTOL
     out = []
     # memory: weights once per (layer, node) + state per workload, divided by memory
     zid = np.flatnonzero(cols.z_col >= 0)
     mem = p.node_memory
     demand = np.bincount(F.z_node[zid], F.z_param[zid], p.num_nodes) + np.bincount(F.x_node, F.x_state, p.num_nodes)
-    nodes = np.flatnonzero(demand > mem * relax)
+    nodes = np.flatnonzero(demand > threshold(mem))
     if nodes.size:
         pos = _select(p.num_nodes, nodes)
         zsel = zid[pos[F.z_node[zid]] >= 0]
@@ -166,7 +165,7 @@ def _capacities(F: Formulation, cols: Columns) -> list[RowBlock]:
                          None, mem[nodes] / np.maximum(mem[nodes], 1.0)))
     # compute: rate * c summed per node <= cap
     demand = np.bincount(F.x_node, F.x_busy, p.num_nodes)
-    nodes = np.flatnonzero(demand > cap * relax)
+    nodes = np.flatnonzero(demand > threshold(cap))
     if nodes.size:
         pos = _select(p.num_nodes, nodes)
         xsel = np.flatnonzero(pos[F.x_node] >= 0)
@@ -177,7 +176,7 @@ def _capacities(F: Formulation, cols: Columns) -> list[RowBlock]:
     if L.nnz:
         bw = p.link_bandwidth
         demand = np.bincount(L.row, L.data, p.num_links)
-        links = np.flatnonzero(demand > cap * bw * relax)
+        links = np.flatnonzero(demand > threshold(cap * bw))
         if links.size:
             pos = _select(p.num_links, links)
             sel = pos[L.row] >= 0
@@ -234,7 +233,7 @@ def min_segments(F: Formulation) -> np.ndarray:
     for w in range(p.num_workloads):
         nodes = np.unique(F.x_node[F.x_workload == w])
         mem = np.sort(p.node_memory[nodes])[::-1]
-        enough = np.flatnonzero(np.cumsum(mem) * (1 + FEASIBILITY_RTOL) >= need[w])
+        enough = np.flatnonzero(threshold(np.cumsum(mem)) >= need[w])
         out[w] = enough[0] + 1 if enough.size else len(nodes) + 1
     return out
 
@@ -255,7 +254,7 @@ def _split_cut(F: Formulation, cols: Columns) -> RowBlock | None:
     rows, cols_, lower, ws = [], [], [], []
     for w in range(p.num_workloads):
         xs = np.asarray(F.x_of(int(p.flat.offset[w])))
-        big = xs[p.node_memory[F.x_node[xs]] * (1 + FEASIBILITY_RTOL) >= need[w]]
+        big = xs[threshold(p.node_memory[F.x_node[xs]]) >= need[w]]
         if big.size == xs.size:
             continue  # every first-layer candidate can hold the whole model
         ys = np.flatnonzero(F.y_workload == w)
@@ -329,7 +328,6 @@ def stay_limits(F: Formulation) -> tuple[np.ndarray, np.ndarray]:
     rate = p.workload_rate[f.workload]
     limit = np.zeros(F.num_x, dtype=np.int64)
     to_end = np.zeros(F.num_x, dtype=bool)
-    tol = 1 + FEASIBILITY_RTOL
     for w in range(p.num_workloads):
         k0, k1 = int(f.offset[w]), int(f.offset[w] + f.length[w])
         cols = np.flatnonzero(F.x_workload == w)
@@ -337,10 +335,10 @@ def stay_limits(F: Formulation) -> tuple[np.ndarray, np.ndarray]:
         for i in np.unique(F.x_node[cols]).tolist():
             sel = cols[F.x_node[cols] == i]
             a = F.x_pos[sel] - k0
-            fit = np.searchsorted(cum_need, cum_need[a] + p.node_memory[i] * tol, side="right") - 1 - a
+            fit = np.searchsorted(cum_need, cum_need[a] + threshold(p.node_memory[i]), side="right") - 1 - a
             if rate[k0] > 0:
                 busy = np.concatenate([[0.0], np.cumsum(rate[k0] * p.compute_time[gl[k0:k1], i])])
-                fit = np.minimum(fit, np.searchsorted(busy, busy[a] + p.max_utilization * tol, side="right") - 1 - a)
+                fit = np.minimum(fit, np.searchsorted(busy, busy[a] + threshold(p.max_utilization), side="right") - 1 - a)
             limit[sel] = fit
             to_end[sel] = a + fit >= k1 - k0
     return limit, to_end

@@ -25,6 +25,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..backend import RawResult, SolveOptions
 from ..candidates import transfer_matrix
+from ..tolerance import argmax
 from ..problem import Problem
 
 
@@ -207,7 +208,7 @@ def solve_textbook(problem: Problem, options: SolveOptions) -> RawResult:
     def decode(values: np.ndarray) -> np.ndarray:
         f = problem.flat
         n = problem.num_nodes
-        return values.reshape(f.size, n).argmax(axis=1)
+        return np.asarray(argmax(values.reshape(f.size, n), axis=1))
 
     raw = run_highs(m, options, xs, decode)
     raw.info.update(build_time=build, variables=m.nvariables(), constraints=m.nconstraints())

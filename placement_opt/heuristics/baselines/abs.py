@@ -44,12 +44,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ... import segments
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...candidates import Candidates, candidates
 from ...problem import Problem
 from ...solution import SolveStatus
 from ..local_search.reroute import Timeout
-from ..local_search.search import LocalSearch, _paths_affordable
+from ..local_search.search import LocalSearch, paths_affordable
 from .common import to_raw
 
 __all__ = ["DEFAULTS", "Groups", "LowerLevel", "Swarm", "abs_search", "fragmentation", "nearness", "partition"]
@@ -160,7 +162,7 @@ def partition(problem: Problem, cand: Candidates, size: int) -> Groups:
         score = near[rows].min(axis=0)
         from_src = p.routes.latency[p.workload_source[w]]
         usable = np.flatnonzero(mask.any(axis=0))
-        chosen = usable[np.lexsort((usable, from_src[usable], score[usable]))][:size]
+        chosen = usable[tol.order(score[usable], from_src[usable], usable)][:size]
         src = int(p.workload_source[w])
         if mask[:, src].any() and src not in chosen:
             chosen = np.append(chosen[:size - 1], src)
@@ -284,13 +286,21 @@ class LowerLevel(LocalSearch):
             st.rollback()
             restricted = False
             for i in nodes.tolist():
-                starts = np.flatnonzero((path == i) & np.concatenate([[True], path[1:] != path[:-1]]))
+                starts = np.flatnonzero((path == i) & segments.starts(path))
                 if starts.size > 1:
                     allowed[starts[1]:, i] = False
                     restricted = True
             if not restricted:
                 return False
         return False
+
+
+def _better(key: tuple[int, float], other: tuple[float, float]) -> bool:
+    """Whether fitness ``key`` beats ``other``: fewer groups left out, or as
+    many and a fitness lower beyond the improvement tolerance."""
+    if key[0] != other[0]:
+        return key[0] < other[0]
+    return tol.improves(key[1], other[1])
 
 
 # ------------------------------------------------------------ upper level
@@ -325,7 +335,7 @@ class Swarm:
 
     def order(self, k: int) -> list[int]:
         keys = self.positions[k, :self.num_workloads]
-        return sorted(range(self.num_workloads), key=lambda w: (-keys[w], w))
+        return tol.order(-keys).tolist()
 
     def noise(self, k: int, num_nodes: int, lengths: list[int]) -> list[np.ndarray]:
         """Per workload, ``(L_w, N)`` factors on the lower level's layer costs."""
@@ -353,7 +363,8 @@ def _demand_keys(problem: Problem) -> np.ndarray:
     f = problem.flat
     demand = problem.workload_rate * np.bincount(f.workload, problem.layer_flops[f.global_layer],
                                                  problem.num_workloads)
-    ranks = np.argsort(np.argsort(-demand, kind="stable"), kind="stable")
+    ranks = np.empty(problem.num_workloads, dtype=np.int64)
+    ranks[tol.order(-demand)] = np.arange(problem.num_workloads)
     return 1.0 - 2.0 * ranks / max(problem.num_workloads, 1)
 
 
@@ -393,7 +404,7 @@ def abs_search(problem: Problem, previous_keys: np.ndarray | None = None, seed: 
     prm = asdict(params)
     p = problem
     info: dict = {"evaluations": 0, "iterations": 0, "timed_out": False}
-    cand = candidates(p, with_paths=_paths_affordable(p, deadline))
+    cand = candidates(p, with_paths=paths_affordable(p, deadline))
     empty = cand.infeasible_workloads()
     if empty:
         info["reason"] = f"no node can run some layer of {[p.workload_ids[w] for w in empty]}"
@@ -416,12 +427,12 @@ def abs_search(problem: Problem, previous_keys: np.ndarray | None = None, seed: 
                 res = lower.decode(swarm.order(k), swarm.noise(k, p.num_nodes, lengths), groups, int(prm["sweeps"]))
                 info["evaluations"] += 1
                 key = res.fitness(float(prm["frag_weight"]))
-                if res.x is not None and (best is None or res.objective < best.objective):
+                if res.x is not None and (best is None or tol.improves(res.objective, best.objective)):
                     best = res
-                if key < pkey[k]:
+                if _better(key, pkey[k]):
                     pkey[k], pbest[k] = key, swarm.positions[k].copy()
                     successes += 1
-                if key < gkey:
+                if _better(key, gkey):
                     gkey, gbest = key, swarm.positions[k].copy()
                     improved_global = True
             info["iterations"] = it + 1

@@ -24,9 +24,12 @@ import numpy as np
 
 from ...backend import RawResult, SolveOptions
 from ...candidates import transfer_matrix
+from ... import segments
+from ... import tolerance as tol
 from ...evaluate import evaluate_array
 from ...problem import Problem
 from ...solution import SolveStatus
+from ...tolerance import exceeds, threshold, within
 
 INF = np.inf
 
@@ -77,11 +80,6 @@ def node_tiers(problem: Problem) -> np.ndarray:
         ends = set(problem.workload_source.tolist()) | set(problem.workload_sink.tolist())
         tiers = np.array(["device" if i in ends else "edge" for i in range(problem.num_nodes)], dtype=object)
     return tiers
-
-
-def segment_count(path: np.ndarray) -> int:
-    """Maximal runs of one node in a workload's path."""
-    return int(1 + np.count_nonzero(path[1:] != path[:-1])) if path.size else 0
 
 
 class Packer:
@@ -168,22 +166,22 @@ class Packer:
         private = np.arange(path.size) < p.workload_private_layers[w]
         if (p.node_trust[path[private]] < p.workload_min_trust[w]).any():
             return "privacy"
-        starts = np.concatenate([[True], path[1:] != path[:-1]])
-        if starts.sum() > p.workload_max_segments[w]:
+        if segments.count(path) > p.workload_max_segments[w]:
             return "max_segments"
-        if p.one_segment_per_node and np.unique(path[starts]).size < starts.sum():
+        if p.one_segment_per_node and segments.revisits(path):
             return "one_segment_per_node"
         lat = self.latency(w, path)
         if not np.isfinite(lat):
             return "no_route"
-        if lat > p.workload_slo[w]:
+        if exceeds(lat, p.workload_slo[w]):
             return "slo"
         mem, busy = self.demand(w, path)
-        if (self.memory + mem > p.node_memory).any():
+        if exceeds(self.memory + mem, p.node_memory).any():
             return "memory"
-        if (self.busy + busy > p.max_utilization).any():
+        if exceeds(self.busy + busy, p.max_utilization).any():
             return "compute"
-        if p.num_links and (self.link_load + self.link_demand(w, path) > p.max_utilization * p.link_bandwidth).any():
+        if p.num_links and exceeds(self.link_load + self.link_demand(w, path),
+                                   p.max_utilization * p.link_bandwidth).any():
             return "link"
         return None
 
@@ -200,7 +198,8 @@ class Packer:
         mem = p.layer_state_bytes[gl].sum() + p.layer_param_bytes[gl][~self.placed[gl, node]].sum()
         rate = p.workload_rate[w]
         busy = rate * p.compute_time[gl, node].sum() if rate > 0 else 0.0
-        return bool(self.memory[node] + mem <= p.node_memory[node] and self.busy[node] + busy <= p.max_utilization)
+        return bool(within(self.memory[node] + mem, p.node_memory[node])
+                    and within(self.busy[node] + busy, p.max_utilization))
 
     def add(self, w: int, path: np.ndarray) -> None:
         """Commit ``path`` for workload ``w``."""
@@ -327,8 +326,8 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
     if not track_memory:
         need_mem = np.zeros_like(need_mem)
     need_busy = rate * np.where(allowed, times, 0.0) if rate > 0 else np.zeros((length, n))
-    room_mem = (p.node_memory - packer.memory)[cols]
-    room_busy = (p.max_utilization - packer.busy)[cols]
+    room_mem = (threshold(p.node_memory) - packer.memory)[cols]
+    room_busy = (threshold(p.max_utilization) - packer.busy)[cols]
     src, snk = int(p.workload_source[w]), int(p.workload_sink[w])
     m = int(p.workload_model[w])
     pairs = np.ix_(cols, cols)
@@ -365,11 +364,11 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
                 if p.one_segment_per_node:
                     ok &= ~visited[prev]
                 via = np.where(ok, via, INF)
-                best_from = via.argmin(axis=0)
+                best_from = tol.argmin(via, axis=0)
                 moved = via[best_from, idx]
             else:
                 best_from, moved = idx, np.full(n, INF)
-            take_move = moved < stay
+            take_move = tol.improves_mask(moved, stay, rtol=tol.TIE_RTOL)
             new[s] = np.where(take_move, moved, stay) + comp[k]
             from_node = np.where(take_move, best_from, idx)
             from_seg = np.where(take_move, prev, s)
@@ -383,7 +382,7 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
         cost, used_mem, used_busy, visited = new, new_mem, new_busy, new_vis
 
     final = cost + tm(p.layer_output_bytes[gl[-1]])[cols, snk][None, :]
-    s, j = np.unravel_index(int(np.argmin(final)), final.shape)
+    s, j = np.unravel_index(tol.argmin(final), final.shape)
     if not np.isfinite(final[s, j]):
         return None
     path = np.empty(length, dtype=np.int64)
@@ -429,7 +428,7 @@ def best_over_k(problem: Problem, options: SolveOptions, ks: list[int],
         if raw.x is None:
             failures[k] = {key: info[key] for key in ("failed", "rejected", "stopped") if key in info}
             continue
-        if best is None or raw.solver_objective < best[0]:
+        if best is None or tol.improves(raw.solver_objective, best[0]):
             best = (raw.solver_objective, k, raw.x, info)
     info = {"k_tried": tried, "failures": failures}
     if best is None:

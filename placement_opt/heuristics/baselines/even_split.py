@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...problem import Problem
 from .common import Packer, best_over_k, pack
@@ -29,7 +30,7 @@ def nearest_nodes(problem: Problem, w: int) -> np.ndarray:
     ok = p.can_host & r.reachable[src] & r.reachable[:, snk]
     nodes = np.flatnonzero(ok)
     lat = np.where(nodes == src, 0.0, r.latency[src, nodes])
-    return nodes[np.lexsort((nodes, lat))]
+    return nodes[tol.order(lat, nodes)]
 
 
 def even_split_path(packer: Packer, w: int, parts: int, order: np.ndarray) -> np.ndarray | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...problem import Problem
 from .common import Packer, best_over_k, pack
@@ -47,10 +48,9 @@ def ring_order(problem: Problem, members: np.ndarray, min_trust: int) -> np.ndar
     """exo's ring order: memory descending, then node id descending.  When the
     model has private layers, nodes trusted with them go first (our adaptation)."""
     p = problem
-    members = sorted(members.tolist(), key=lambda i: (p.node_memory[i], p.node_ids[i]), reverse=True)
-    if min_trust > 0:
-        members = sorted(members, key=lambda i: p.node_trust[i] < min_trust)  # stable
-    return np.asarray(members, dtype=np.int64)
+    id_rank = np.argsort(np.argsort(np.asarray(p.node_ids, dtype=object)[members]))
+    untrusted = (p.node_trust[members] < min_trust) if min_trust > 0 else np.zeros(members.size, dtype=bool)
+    return np.asarray(members, dtype=np.int64)[tol.order(untrusted, -p.node_memory[members], -id_rank)]
 
 
 def _ring_candidates(problem: Problem, m: int) -> np.ndarray:

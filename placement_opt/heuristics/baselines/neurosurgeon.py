@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...problem import Problem
 from .common import Packer, TransferCache, node_tiers, pack, to_raw
@@ -47,7 +48,9 @@ def split_ranking(problem: Problem, w: int, pool: np.ndarray) -> Iterator[np.nda
             nbytes = p.input_bytes[p.workload_model[w]] if k == 0 else p.layer_output_bytes[gl[k - 1]]
             lat = local[k] + tm(nbytes)[src, pool] + suffix[k] + out
             entries += [(float(t), k, int(s)) for t, s in zip(lat, pool)]
-    for lat, k, s in sorted(e for e in entries if np.isfinite(e[0])):
+    entries = [e for e in entries if np.isfinite(e[0])]
+    keys = np.array(entries, dtype=float).T if entries else np.zeros((3, 0))
+    for k, s in (entries[i][1:] for i in tol.order(*keys).tolist()):
         path = np.full(length, s, dtype=np.int64)
         path[:k] = src
         yield path

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...candidates import candidates
 from ...problem import Problem
@@ -44,7 +45,8 @@ def choose_best_start(throughputs: np.ndarray, blocks: int, starts: np.ndarray) 
     """Petals' ``choose_best_start``: the span whose sorted throughputs are
     lexicographically smallest (it covers the weakest blocks), ties to the
     smaller start; only ``starts`` are considered."""
-    return min((sorted(throughputs[i:i + blocks].tolist()), int(i)) for i in starts)[1]
+    spans = np.sort(np.stack([throughputs[i:i + blocks] for i in starts]), axis=1)
+    return int(starts[tol.order(*spans.T, starts)[0]])
 
 
 def petals_spans(problem: Problem, pool: np.ndarray) -> tuple[np.ndarray, dict[str, dict[str, tuple[int, int]]]]:

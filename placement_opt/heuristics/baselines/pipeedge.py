@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...problem import Problem
 from .common import Packer, pack, to_raw
@@ -179,13 +180,13 @@ def schedule_device_types(comp: np.ndarray, comm: np.ndarray, fits: np.ndarray, 
                 comp_t = np.cumsum(comp[i:, u])  # sequential, like the C++ loop
                 if ok[-1]:
                     cost = max(hv, comp_t[-1])
-                    if cost < res:
+                    if tol.improves(cost, res):
                         res, res_index = cost, (i, S, u)
                 # Every next type v at once (each v has its own cells, so the C++
                 # loop over v and this update give the same table).
                 nxt = S + radix[u]
                 cost = np.maximum(hv, np.maximum(comp_t[:, None], comm[i:, u, :]))
-                better = ok[:, None] & ~full[S][None, :] & (cost < h[js, nxt, :])
+                better = ok[:, None] & ~full[S][None, :] & tol.improves_mask(cost, h[js, nxt, :])
                 rows, vs = np.nonzero(better)
                 h[js[rows], nxt, vs] = cost[rows, vs]
                 parent[js[rows], nxt, vs] = (i, u)
@@ -240,8 +241,8 @@ def dp_tables(packer: Packer, w: int, groups: DeviceGroups, published: bool) -> 
         comp[:, u] = p.compute_time[gl, node]
         nic[u] = bw[node]
         trusted = p.node_trust[node] >= p.workload_min_trust[w]
-        room_mem = p.node_memory[node] - packer.memory[node]
-        room_busy = p.max_utilization - packer.busy[node]
+        room_mem = tol.threshold(p.node_memory[node]) - packer.memory[node]
+        room_busy = tol.threshold(p.max_utilization) - packer.busy[node]
         for i in range(L):
             mem = np.cumsum(need[i:])
             busy = rate * np.cumsum(comp[i:, u]) if rate > 0 else np.zeros(L - i)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...candidates import candidates
 from ...problem import Problem
@@ -88,7 +89,7 @@ def solve_random(problem: Problem, options: SolveOptions) -> RawResult:
         if x is None:
             continue
         raw = to_raw(p, x, options, {}, t0)
-        if raw.x is not None and (best is None or raw.solver_objective < best[0]):
+        if raw.x is not None and (best is None or tol.improves(raw.solver_objective, best[0])):
             best = (raw.solver_objective, done, x)
     info = {"iterations": done, "seed": options.seed}
     if best is None:

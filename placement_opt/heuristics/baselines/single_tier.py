@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...problem import Problem
 from .common import Packer, TransferCache, node_tiers, pack, to_raw
@@ -45,7 +46,7 @@ def single_node_ranking(problem: Problem, w: int, nodes: np.ndarray) -> np.ndarr
            + tm(p.layer_output_bytes[gl[-1]])[nodes, p.workload_sink[w]])
     keep = np.isfinite(lat)
     nodes, lat = nodes[keep], lat[keep]
-    return nodes[np.lexsort((nodes, lat))]
+    return nodes[tol.order(lat, nodes)]
 
 
 def privacy_split_ranking(problem: Problem, w: int, pool: np.ndarray) -> Iterator[np.ndarray]:
@@ -77,8 +78,9 @@ def privacy_split_ranking(problem: Problem, w: int, pool: np.ndarray) -> Iterato
     lat = head[:, None] + tm(p.layer_output_bytes[gl[pre - 1]])[np.ix_(trusted, pool)] + tail[None, :]
     a, b = np.meshgrid(np.arange(trusted.size), np.arange(pool.size), indexing="ij")
     keep = np.isfinite(lat) & (trusted[a] != pool[b])
-    entries = sorted(zip(lat[keep].tolist(), trusted[a[keep]].tolist(), pool[b[keep]].tolist()))
-    for _, t, i in entries:
+    heads, tails = trusted[a[keep]], pool[b[keep]]
+    for k in tol.order(lat[keep], heads, tails).tolist():
+        t, i = int(heads[k]), int(tails[k])
         path = np.full(length, i, dtype=np.int64)
         path[:pre] = t
         yield path

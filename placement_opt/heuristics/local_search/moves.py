@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import segments, tolerance as tol
+
 INF = np.inf
 
 #: Largest group moved as one (larger groups are left to single moves).
@@ -51,10 +53,8 @@ class Moves:
     def segments(self, w: int) -> list[tuple[int, int, int]]:
         """``(first, last, node)`` of each segment of ``w`` (local, inclusive)."""
         path = self.st.path(w)
-        cuts = (np.flatnonzero(path[1:] != path[:-1]) + 1).tolist()
-        starts = [0] + cuts
-        ends = [c - 1 for c in cuts] + [len(path) - 1]
-        return [(a, b, int(path[a])) for a, b in zip(starts, ends)]
+        first, last = segments.bounds(path)
+        return [(a, b, int(path[a])) for a, b in zip(first.tolist(), last.tolist())]
 
     def groups(self, w: int, a: int, c: int, kind: str) -> list[list[int]]:
         """``[w]``, then (if larger, up to ``GROUP_MAX``) every workload of
@@ -201,7 +201,7 @@ class Moves:
                 static = np.arange(st.N)
             else:
                 best = score[st.positions(w)].min(axis=0)
-                static = np.sort(np.argsort(best, kind="stable")[:self.router.max_nodes])
+                static = np.sort(tol.smallest(best, self.router.max_nodes))
             self._targets[w] = static
         if static.size == st.N:
             return static
@@ -217,7 +217,7 @@ class Moves:
         if not st.w_bott:
             return 0.0
         loads = np.concatenate((st.busy, st.ll * st.link_inv_bw)) if st.E else st.busy
-        top = np.argsort(loads)[-3:][::-1] if loads.size >= 3 else np.argsort(loads)[::-1]
+        top = tol.smallest(-loads, 3)
         values = np.concatenate((loads[top], np.zeros(3 - top.size)))
         top = np.concatenate((top, np.full(3 - top.size, -1)))
         pairs = [(changed, util)] + [tuple(more[k:k + 2]) for k in range(0, len(more), 2)]

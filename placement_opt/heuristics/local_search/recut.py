@@ -18,16 +18,12 @@ import time
 
 import numpy as np
 
+from ... import tolerance as tol
+from ... import segments
 from ...evaluate import evaluate_array
 from ...problem import Problem
 
 INF = np.inf
-
-
-def _segments(path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start positions and nodes of the segments of ``path``."""
-    starts = np.flatnonzero(np.r_[True, path[1:] != path[:-1]])
-    return starts, path[starts]
 
 
 def _base_loads(p: Problem, x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -60,7 +56,7 @@ def recut(p: Problem, x: np.ndarray, w: int) -> np.ndarray | None:
     minimax cut points, or None when ``w`` revisits a node or nothing fits."""
     path = x[p.flat.span(w)]
     length = path.size
-    _, nodes = _segments(path)
+    nodes = path[segments.starts(path)]
     k = nodes.size
     if k < 2 or np.unique(nodes).size < k:
         return None
@@ -72,7 +68,7 @@ def recut(p: Problem, x: np.ndarray, w: int) -> np.ndarray | None:
     load = np.vstack([np.zeros(k), np.cumsum(c, axis=0)])
     need = p.layer_state_bytes[gl][:, None] + np.where(placed[gl][:, nodes], 0.0, p.layer_param_bytes[gl][:, None])
     mem = np.vstack([np.zeros(k), np.cumsum(need, axis=0)])
-    room = p.node_memory[nodes] - memory[nodes]
+    room = tol.threshold(p.node_memory[nodes]) - memory[nodes]
     base_util = busy[nodes]
     # Link utilisation of the transfer into stage j when the cut is before layer s (1 <= s < L).
     out = p.layer_output_bytes[gl]
@@ -87,16 +83,16 @@ def recut(p: Problem, x: np.ndarray, w: int) -> np.ndarray | None:
         cut_util[j, 1:length] = u
     best = np.full((k, length + 1), INF)  # best[j, e]: stages 0..j cover layers [0, e)
     back = np.zeros((k, length + 1), dtype=np.int64)
-    ok0 = mem[:, 0] <= room[0] * (1 + 1e-12)
+    ok0 = mem[:, 0] <= room[0]
     best[0] = np.where(ok0, base_util[0] + load[:, 0], INF)
     best[0, 0] = INF
     for j in range(1, k):
         for e in range(j + 1, length - (k - 1 - j) + 1):
             s = np.arange(j, e)
             util = base_util[j] + load[e, j] - load[s, j]
-            fits = mem[e, j] - mem[s, j] <= room[j] * (1 + 1e-12)
+            fits = mem[e, j] - mem[s, j] <= room[j]
             val = np.where(fits, np.maximum(np.maximum(best[j - 1, s], cut_util[j, s]), util), INF)
-            i = int(np.argmin(val))
+            i = tol.argmin(val)
             best[j, e], back[j, e] = val[i], s[i]
     if not np.isfinite(best[k - 1, length]):
         return None
@@ -126,7 +122,7 @@ def recut_pass(p: Problem, x: np.ndarray, previous_keys: np.ndarray | None, obje
             y = x.copy()
             y[span] = new
             ev = evaluate_array(p, y, previous_keys)
-            if ev.feasible and ev.objective < objective * (1 - 1e-12):
+            if ev.feasible and tol.improves(ev.objective, objective):
                 x, objective, improved = y, ev.objective, True
         if not improved:
             break

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ... import tolerance
 from .route import Others
 
 INF = math.inf
@@ -152,7 +153,7 @@ class Rerouting:
             else:
                 fits, obj = self._probe(members, path, others, q.allowed, q.forbidden)
             if fits:
-                if accept(obj) and (best_path is None or obj < best_obj):
+                if accept(obj) and (best_path is None or tolerance.improves(obj, best_obj)):
                     best_obj, best_path = obj, path
                 fitted += 1
                 if first or not q.priced or fitted > 3 or not q.fitted():
@@ -279,7 +280,7 @@ class Rerouting:
         tol = self._tol()
         paid = np.flatnonzero((st.ncount > 0) & (st.w_cost * st.cost > tol))
         tried = 0
-        for i in paid[np.argsort(-st.cost[paid], kind="stable")].tolist():
+        for i in paid[tolerance.order(-st.cost[paid])].tolist():
             users = [w for w in range(st.W) if (st.path(w) == i).any()]
             if len(users) > users_max:
                 continue
@@ -322,7 +323,7 @@ class Rerouting:
         shared = [key for key, ws in sorted(users.items()) if len(ws) > 1]
         # fullest nodes first (shared weights matter most there), ties in a seeded order
         fill = np.array([st.mem[i] / max(st.mem_lim[i], 1.0) for i, _ in shared])
-        ranks = np.lexsort((self.rng.permutation(len(shared)), -fill))
+        ranks = np.lexsort((self.rng.permutation(len(shared)), tolerance.tie_groups(-fill)))
         tol = self._tol()
         seen: set[tuple[int, ...]] = set()
         for k in ranks.tolist():
@@ -334,7 +335,7 @@ class Rerouting:
             seen.add(tuple(group))
             if len(seen) > nodes:
                 break
-            order = sorted(group, key=lambda w: (-self._demand(w), w))
+            order = self._by_demand(group)
             for attempt in ("group", order, order[::-1]):
                 self.visits += 2 * sum(st.length[w] for w in group)
                 if self._rebuild_group(group, attempt, tol):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import tolerance as tol
 from .state import LSState
 
 INF = np.inf
@@ -124,7 +125,7 @@ class Router:
             return nodes
         st = self.st
         score = np.where(allowed, self.node_score[st.positions(w)], INF).min(axis=0)[nodes]
-        best = nodes[np.argsort(score, kind="stable")[:self.max_nodes]]
+        best = nodes[tol.smallest(score, self.max_nodes)]
         extra = np.flatnonzero(keep & usable)
         return np.union1d(best, extra)
 
@@ -333,8 +334,12 @@ def _segment_dp(node_cost, first, final, boundary, limits, stay_break, segs) -> 
     L, n = node_cost.shape
     kmin = _window_starts(node_cost, limits, stay_break)
     prefix = np.vstack((np.zeros(n), np.cumsum(np.where(np.isfinite(node_cost), node_cost, 0.0), axis=0)))
+    # Costs within TIE_RTOL of the path costs' scale are ties (the DP stores
+    # costs net of ``prefix``, so their own magnitude says little).
+    ends = np.concatenate((first, final))
+    atol = tol.TIE_RTOL * (float(prefix[-1].max()) + float(np.abs(ends[np.isfinite(ends)]).max(initial=0.0)))
     if segs >= L:
-        return _free_dp(L, n, first, final, boundary, kmin, prefix)
+        return _free_dp(L, n, first, final, boundary, kmin, prefix, atol)
     S = segs
     cols = np.arange(n)
     srange = np.arange(S)[:, None]
@@ -347,15 +352,15 @@ def _segment_dp(node_cost, first, final, boundary, limits, stay_break, segs) -> 
     for e in range(L):
         if e > 0 and S > 1:
             via = done[:-1, e - 1][:, :, None] + boundary(e, False)[None, :, :]  # (s, from, to)
-            arg = via.argmin(axis=1)
+            arg = tol.argmin(via, axis=1, atol=atol)
             from_node[1:, e] = arg
             value[1:, e] = via[srange[:-1], arg, cols[None, :]] - prefix[e][None, :]
         window = np.where(ks[:, :e + 1] >= kmin[e][None, None, :], value[:, :e + 1], INF)
-        arg = window.argmin(axis=1)
+        arg = tol.argmin(window, axis=1, atol=atol)
         start[:, e] = arg
         done[:, e] = prefix[e + 1][None, :] + window[srange, arg, cols[None, :]]
     total = done[:, L - 1] + final[None, :]
-    s, i = np.unravel_index(int(np.argmin(total)), total.shape)
+    s, i = np.unravel_index(tol.argmin(total, atol=atol), total.shape)
     if not np.isfinite(total[s, i]):
         return None
     path = np.empty(L, dtype=np.int64)
@@ -368,7 +373,7 @@ def _segment_dp(node_cost, first, final, boundary, limits, stay_break, segs) -> 
         i, e, s = int(from_node[s, k, i]), k - 1, s - 1
 
 
-def _free_dp(L, n, first, final, boundary, kmin, prefix) -> np.ndarray | None:
+def _free_dp(L, n, first, final, boundary, kmin, prefix, atol) -> np.ndarray | None:
     """:func:`_segment_dp` without a segment limit (two-dimensional arrays)."""
     cols = np.arange(n)
     value = np.full((L, n), INF)
@@ -381,11 +386,11 @@ def _free_dp(L, n, first, final, boundary, kmin, prefix) -> np.ndarray | None:
     start[0] = 0
     for e in range(1, L):
         via = done[:, None] + boundary(e, False)
-        arg = via.argmin(axis=0)
+        arg = tol.argmin(via, axis=0, atol=atol)
         from_node[e] = arg
         v = via[arg, cols] - prefix[e]
         value[e] = v
-        better = v < run_min
+        better = tol.improves_mask(v, run_min, rtol=tol.TIE_RTOL, atol=atol)
         run_min = np.where(better, v, run_min)
         run_arg[better] = e
         best, begin = run_min, run_arg
@@ -394,14 +399,14 @@ def _free_dp(L, n, first, final, boundary, kmin, prefix) -> np.ndarray | None:
             if bound.size:
                 window = value[:e + 1, bound]
                 window = np.where(np.arange(e + 1)[:, None] >= kmin[e, bound][None, :], window, INF)
-                wa = window.argmin(axis=0)
+                wa = tol.argmin(window, axis=0, atol=atol)
                 best, begin = best.copy(), begin.copy()
                 best[bound] = window[wa, np.arange(bound.size)]
                 begin[bound] = wa
         start[e] = begin
         done = prefix[e + 1] + best
     total = done + final
-    i = int(np.argmin(total))
+    i = tol.argmin(total, atol=atol)
     if not np.isfinite(total[i]):
         return None
     path = np.empty(L, dtype=np.int64)

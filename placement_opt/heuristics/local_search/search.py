@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...backend import RawResult, SolveOptions
 from ...candidates import Candidates, candidates
 from ...problem import Problem
@@ -74,9 +75,6 @@ BUDGET = 8000
 #: (workload, layer) positions; larger ones are left to the plain descent).
 LNS_BUDGET = 8
 LNS_MAX_POSITIONS = 450
-
-#: Relative improvement below which a move does not count (float noise).
-IMPROVEMENT_RTOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,7 @@ class LocalSearch(Moves, Rerouting, Starting):
         max_passes, top_k, max_nodes, swaps = params.max_passes, params.top_k, params.max_nodes, params.swaps
         min_gain, greedy_variants, lns, budget = params.min_gain, params.greedy_variants, params.lns, params.budget
         self.p = problem
-        self.cand = cand if cand is not None else candidates(problem, with_paths=_paths_affordable(problem, deadline))
+        self.cand = cand if cand is not None else candidates(problem, with_paths=paths_affordable(problem, deadline))
         self.previous_keys = previous_keys
         self.st = LSState(problem, self.cand.mask, previous_keys)
         self.router = Router(self.st, self._node_score(), max_nodes)
@@ -219,14 +217,14 @@ class LocalSearch(Moves, Rerouting, Starting):
 
     def _tol(self) -> float:
         """Smallest objective decrease that counts as an improvement."""
-        return IMPROVEMENT_RTOL * abs(self.obj) + 1e-300
+        return tol.IMPROVEMENT_RTOL * abs(self.obj) + 1e-300
 
     def time_coef(self, w: int) -> float:
         """Objective weight of one second of ``w``'s latency (``max_latency``
         counted when ``w`` is the slowest workload)."""
         st = self.st
         coef = st.w_lat * st.weight[w] / st.wsum if st.wsum > 0 else 0.0
-        if st.w_max and st.lat[w] >= float(st.lat.max()) * (1 - 1e-9):
+        if st.w_max and st.lat[w] >= float(st.lat.max()) * (1 - tol.TIE_RTOL):
             coef += st.w_max
         return coef
 
@@ -235,7 +233,7 @@ class LocalSearch(Moves, Rerouting, Starting):
         st = self.st
         coef = st.w_lat * st.weight_arr[members] / st.wsum if st.wsum > 0 else np.zeros(len(members))
         if st.w_max:
-            coef = coef + st.w_max * (st.lat[members] >= float(st.lat.max()) * (1 - 1e-9))
+            coef = coef + st.w_max * (st.lat[members] >= float(st.lat.max()) * (1 - tol.TIE_RTOL))
         return coef
 
     # ------------------------------------------------------- exact moves
@@ -268,9 +266,8 @@ class LocalSearch(Moves, Rerouting, Starting):
             idx = np.flatnonzero(np.isfinite(est))
         if idx.size == 0:
             return False
-        if idx.size > self.top_k:
-            idx = idx[np.argpartition(est[idx], self.top_k - 1)[:self.top_k]]
-        for k in idx[np.argsort(est[idx], kind="stable")]:
+        # Estimates within the improvement tolerance are ties, taken in index order.
+        for k in idx[tol.smallest(est[idx], self.top_k, atol=self._tol())]:
             if self._attempt(build(int(k))):
                 return True
         return False
@@ -352,7 +349,7 @@ class LocalSearch(Moves, Rerouting, Starting):
 PATH_COST = 1e-8
 
 
-def _paths_affordable(problem: Problem, deadline: float) -> bool | None:
+def paths_affordable(problem: Problem, deadline: float) -> bool | None:
     """Whether the SLO pruning of :func:`~placement_opt.candidates.candidates`
     (layered shortest paths) fits in a quarter of the time left; None: the
     default rule (no deadline)."""
@@ -427,7 +424,7 @@ def _recut_and_descend(ls: LocalSearch, problem: Problem, previous_keys: np.ndar
     (:mod:`.recut`), then descend again from there, while that helps."""
     for _ in range(rounds):
         x, obj = recut_pass(problem, ls.st.x, previous_keys, ls.obj, deadline)
-        if obj >= ls.obj:
+        if not tol.improves(obj, ls.obj):
             return
         info["recuts"] = info.get("recuts", 0) + 1
         ls.st.rebuild(x)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import tolerance as tol
 from ...evaluate import evaluate_array
 from ..greedy import VARIANTS, DeadlineReached, Greedy, narrow_widths
 from .reroute import Timeout
@@ -101,7 +102,7 @@ class Starting:
             if x is None:
                 continue
             ev = evaluate_array(self.p, x, self.previous_keys)
-            if ev.feasible and ev.objective < best_obj:
+            if ev.feasible and tol.improves(ev.objective, best_obj):
                 best, best_obj = x, ev.objective
         self._greedy_failed = best is None
         return best
@@ -149,7 +150,7 @@ class Starting:
     def _construct(self, attempts: int = 12) -> bool:
         """Build a feasible assignment from nothing (see the module docstring)."""
         st = self.st
-        order = sorted(range(st.W), key=lambda w: (-self._demand(w), w))
+        order = self._by_demand(list(range(st.W)))
         for n in range(attempts):
             self._empty()
             if n == 1:
@@ -194,7 +195,7 @@ class Starting:
                 break
         if not found:
             return None
-        _, kind, x, moved = min(found, key=lambda f: f[0])
+        _, kind, x, moved = found[tol.argmin([f[0] for f in found])]
         st.rebuild(x)
         self.focus = moved
         return kind
@@ -215,7 +216,8 @@ class Starting:
             removed = self._take_out(x0)
             if removed is None:
                 return None
-            order = sorted(removed, key=lambda w: (w not in first, -self._demand(w), w))
+            order = [removed[k] for k in tol.order([w not in first for w in removed],
+                                                    [-self._demand(w) for w in removed], removed)]
             failed = self._insert_all(order)
             if failed is None:
                 return set(removed)
@@ -244,7 +246,8 @@ class Starting:
         by_model: dict[int, list[int]] = {}
         for w in absent:
             by_model.setdefault(int(self.p.workload_model[w]), []).append(w)
-        order = sorted(by_model.values(), key=lambda ws: -sum(self._demand(w) for w in ws))
+        groups = list(by_model.values())
+        order = [groups[k] for k in tol.order([-sum(self._demand(w) for w in ws) for ws in groups])]
         return all(self.route_and_apply(ws, lambda obj: True, first=True) for ws in order)
 
     def _take_out(self, x0: np.ndarray) -> list[int] | None:
@@ -265,6 +268,10 @@ class Starting:
             removed.append(w)
         st.commit()
         return removed
+
+    def _by_demand(self, workloads: list[int]) -> list[int]:
+        """``workloads`` by decreasing demand (near-ties in the given order)."""
+        return [workloads[k] for k in tol.order([-self._demand(w) for w in workloads])]
 
     def _demand(self, w: int) -> float:
         """FLOP/s that ``w`` asks for."""
@@ -293,6 +300,6 @@ class Starting:
                     hit = over.intersection(st.route_links(ext[t], ext[t + 1]))
                     if hit:
                         share += st.rate[w] * st.transfer_bytes(w, t) / float(st.link_lim[list(hit)].min())
-            if share > best:
+            if share > best * (1 + tol.IMPROVEMENT_RTOL):
                 best, best_w = share, w
         return best_w

@@ -20,7 +20,7 @@ error, and :meth:`LSState.rebuild` recomputes everything from scratch.
 Feasibility after a move is checked on what the move touched only
 (:meth:`LSState.touched_ok`): the nodes and links that gained load and the
 workloads whose path changed.  This is exact as long as the state was feasible
-before the move.  Tolerances are the evaluator's (``FEASIBILITY_RTOL``).
+before the move.  Tolerances are the evaluator's (:mod:`placement_opt.tolerance`).
 """
 
 from __future__ import annotations
@@ -29,13 +29,9 @@ import math
 
 import numpy as np
 
-from ...evaluate import FEASIBILITY_RTOL
+from ... import segments
 from ...problem import Problem
-
-
-def _limit(value: np.ndarray | float) -> np.ndarray | float:
-    """The largest quantity the evaluator still accepts for ``value``."""
-    return value + FEASIBILITY_RTOL * np.abs(value)
+from ...tolerance import threshold as _limit
 
 
 class LSState:
@@ -405,14 +401,10 @@ class LSState:
         if not lat <= self.slo_lim[w]:  # also catches nan
             return False
         path = self.path(w)
-        change = path[1:] != path[:-1]
-        nseg = 1 + int(np.count_nonzero(change))
-        if nseg > self.max_seg[w]:
+        if segments.count(path) > self.max_seg[w]:
             return False
-        if self.one_seg and nseg > 1:
-            starts = path[np.concatenate(([True], change))]
-            if np.unique(starts).size != nseg:
-                return False
+        if self.one_seg and segments.revisits(path):
+            return False
         return True
 
     def touched_ok(self) -> bool:
