@@ -1,0 +1,62 @@
+"""Model records of a run: catalog models in the run's mode and dtype, optionally
+resized to a number of layers, and the memory they need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..profiles import model_record
+from .family import Config
+
+
+def model_records(cfg: Config, device_types: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Instance-format records of the run's models (``cfg.model``), in order.
+
+    Parameters
+    ----------
+    cfg
+        The run's configuration (model names, mode, tokens, context, batch, dtype, layers).
+    device_types
+        Catalog device types to add calibrated ``layer_times`` for; None or empty: none.
+    """
+    records = []
+    for name in cfg.model:
+        mid = name if cfg.layers is None else f"{name}-{cfg.layers}l"
+        rec = model_record(name, mode=cfg.mode, tokens=cfg.tokens, context=cfg.context, batch=cfg.batch,
+                           dtype=cfg.dtype, model_id=mid,
+                           device_types=sorted(device_types) if device_types else None)
+        if cfg.layers is not None:
+            rec = resize(rec, cfg.layers)
+        records.append(rec)
+    return records
+
+
+def resize(rec: dict[str, Any], n: int) -> dict[str, Any]:
+    """Repeat or truncate the blocks between the first and last layer to ``n`` layers."""
+    layers = rec["layers"]
+    blocks = layers[1:-1]
+    if len(layers) == n or not blocks:
+        return rec
+    idx = [k % len(blocks) for k in range(n - 2)]
+    new_layers = [layers[0]] + [{**blocks[k], "name": f"block{j}"} for j, k in enumerate(idx)] + [layers[-1]]
+    out = {**rec, "layers": new_layers}
+    if "layer_times" in rec:
+        out["layer_times"] = {
+            dev: [t[0]] + [t[1:-1][k] for k in idx] + [t[-1]] for dev, t in rec["layer_times"].items()
+        }
+    return out
+
+
+def workload_counts(cfg: Config) -> list[int]:
+    """Workloads per model: workloads cycle through ``cfg.model``."""
+    n_models = len(cfg.model)
+    return [len(range(k, cfg.workloads, n_models)) for k in range(n_models)]
+
+
+def model_demand(models: Sequence[dict[str, Any]], counts: Sequence[int]) -> float:
+    """Bytes to hold every model once plus the state of its workloads."""
+    total = 0.0
+    for rec, w in zip(models, counts):
+        total += sum(layer["param_bytes"] + w * layer.get("state_bytes", 0.0) for layer in rec["layers"])
+    return total
