@@ -62,10 +62,17 @@ def _print_solution(problem: Problem, sol: Solution) -> None:
     if "error" in sol.info:
         table.add_row("error", str(sol.info["error"]))
     console.print(table)
-    if sol.assignment:
-        seg = Table(title="segments (layers are 1-based)")
-        seg.add_column("workload")
-        seg.add_column("segments")
-        for wid in sol.assignment:
-            seg.add_row(wid, ", ".join(f"{s.node}[{s.first + 1}-{s.last + 1}]" for s in sol.segments(wid)))
-        console.print(seg)
+    print_segments(sol)
+
+
+def print_segments(sol: Solution, title: str = "segments (layers are 1-based)") -> None:
+    """Print a solution's segments per workload, ``node[first-last]`` with
+    1-based layers (nothing without an assignment).  Shared with ``demo``."""
+    if not sol.assignment:
+        return
+    seg = Table(title=title)
+    seg.add_column("workload")
+    seg.add_column("segments")
+    for wid in sol.assignment:
+        seg.add_row(wid, ", ".join(f"{s.node}[{s.first + 1}-{s.last + 1}]" for s in sol.segments(wid)))
+    console.print(seg)

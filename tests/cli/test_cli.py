@@ -140,3 +140,70 @@ def test_generate_and_bad_parameters(tmp_path):
 def test_schema_command_prints_the_schema():
     result = run("schema")
     assert json.loads(result.output) == instance_json_schema()
+
+
+def _demo_rows(output):
+    """The comparison table of ``demo``: {solver: cells}, in printed order."""
+    rows = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if len(cells) == 9 and cells[0] in po.list_solvers():
+            rows[cells[0]] = dict(zip(("kind", "status", "objective", "bound", "gap", "feasible", "time", "vs"),
+                                      cells[1:]))
+    return rows
+
+
+def test_demo_prints_the_smallest_objective_first_and_its_segments(hand_file):
+    result = run("demo", hand_file, "--time-limit", 5)
+    assert result.exit_code == 0, result.output
+    rows = _demo_rows(result.output)
+    assert "brute-force" not in rows and len(rows) == len(po.list_solvers()) - 1
+    objectives = [float(r["objective"]) for r in rows.values() if r["feasible"] == "True"]
+    assert objectives == sorted(objectives) and len(set(objectives)) > 1
+    first, cells = next(iter(rows.items()))
+    assert cells["vs"] == "+0.000 %" and float(cells["objective"]) == min(objectives)
+    assert f"best plan: {first}, " in result.output
+    # the segments printed are those of that solver's own solution
+    expected = po.solve(po.load_instance(hand_file), first, time_limit=5)
+    assert expected.objective == pytest.approx(min(objectives), rel=1e-6)
+    for wid in expected.assignment:
+        segs = ", ".join(f"{s.node}[{s.first + 1}-{s.last + 1}]" for s in expected.segments(wid))
+        assert f"│ {wid} " in result.output and segs in result.output
+    assert "cut: 2 of 2 workloads split" in result.output
+    assert "best plan without cuts (edge-only)" in result.output
+
+
+def test_demo_ranks_ties_by_solver_table_order():
+    from placement_opt.cli.demo import Run, rank
+
+    def run_(name, order, obj, feasible=True):
+        sol = po.Solution({"w": ("n",)} if obj is not None else {}, "feasible" if obj is not None else "no_solution",
+                          obj, None, name, 0.0, feasible if obj is not None else None)
+        return Run(name, order, "heuristic", sol)
+
+    runs = [run_("a", 0, 2.0), run_("b", 1, 1.0 + 1e-12), run_("c", 2, None), run_("d", 3, 1.0),
+            run_("e", 4, 0.5, feasible=False), Run("f", 5, "baseline", None, "boom"), run_("g", 6, 1.5)]
+    assert [r.name for r in rank(runs)] == ["b", "d", "g", "a", "e", "c", "f"]
+    assert [r.name for r in rank(runs[::-1])] == ["b", "d", "g", "a", "e", "c", "f"]
+
+
+def test_demo_default_instance_is_bundled_and_proven(monkeypatch, tmp_path):
+    import csv
+
+    import placement_opt.cli.demo as demo_module
+    from tests.paths import INSTANCES
+
+    path = demo_module.bundled_instance(demo_module.DEFAULT_INSTANCE)
+    assert path == INSTANCES / f"{demo_module.DEFAULT_INSTANCE}.json" and path.is_file()
+    with (INSTANCES / "index.csv").open() as fh:
+        row = next(r for r in csv.DictReader(fh) if r["name"] == demo_module.DEFAULT_INSTANCE)
+    assert row["proven_optimal"] == "true"
+    # without the library (an installed package) and no INSTANCE: a clear message and status 2
+    monkeypatch.setattr(demo_module, "LIBRARY", tmp_path / "no-library")
+    result = run("demo")
+    assert result.exit_code == 2
+    assert str(tmp_path / "no-library") in result.output and "placement-opt demo INSTANCE" in result.output
+    assert "Traceback" not in result.output
+    result = run("demo", tmp_path / "nope.json")
+    assert result.exit_code == 2 and "file not found" in result.output
+    assert run("demo", path, "--time-limit", 0).exit_code == 2
