@@ -12,7 +12,7 @@ Numbers that the CSVs give as free text (``"8 GB LPDDR5"``, ``"40 INT8 TOPS
 sparse"``) are chosen by hand in :data:`DEVICES` below, each with the derivation
 written next to it; the script checks that every number it takes directly from a
 row really occurs in that row's text.  The efficiency factors are fitted by
-:func:`placement_opt.profiles.calibration.fit_catalog` against the Helix
+:func:`placement_opt.calibration.fit_catalog` against the Helix
 measurements (see ``docs/profiles.md``).
 """
 
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from placement_opt.profiles.calibration import fit_catalog
+from placement_opt.calibration import fit_catalog
 from placement_opt.profiles.devices import DeviceSpec
 
 REPO = Path(__file__).resolve().parents[1]

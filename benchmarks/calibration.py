@@ -19,8 +19,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from placement_opt.profiles import device
-from placement_opt.profiles.calibration import (
+from placement_opt.calibration import (
     Row,
     calibration_rows,
     catalog_calibration,
@@ -29,6 +28,7 @@ from placement_opt.profiles.calibration import (
     mape,
     predict_rows,
 )
+from placement_opt.profiles import device
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -63,8 +63,8 @@ def main() -> None:
         }
         for label, x in solutions.items():
             assignment = p.array_to_assignment(x)
-            fast = median_time(lambda: evaluate_array(p, x), 30)
-            full = median_time(lambda: po.evaluate(p, assignment), 30)
+            fast = median_time(lambda p=p, x=x: evaluate_array(p, x), 30)
+            full = median_time(lambda p=p, a=assignment: po.evaluate(p, a), 30)
             table.add_row(str(p.num_nodes), str(p.num_links), str(p.num_workloads), str(layers),
                           str(p.flat.size), f"{1e3 * derive:.1f}", label, f"{1e3 * fast:.2f}", f"{1e3 * full:.2f}",
                           str(len(evaluate_array(p, x).violations)))

@@ -379,7 +379,7 @@ def compare(args: argparse.Namespace, console: Console, solvers: Sequence[str]) 
     runs: list[Run] = []
     refs: dict[str, Reference] = {}
     for case, problem in cases(args.families, args.sizes, args.objectives, args.seeds):
-        problem.routes, problem.compute_time  # derived arrays, shared by all solvers
+        _ = problem.routes, problem.compute_time  # derived arrays, shared by all solvers
         ref = None
         if not args.no_milp and problem.num_nodes <= args.milp_max_nodes:
             ref = reference(problem, case, cache, args.exact, args.milp_time)
@@ -566,7 +566,7 @@ def large(args: argparse.Namespace, console: Console, solvers: Sequence[str]) ->
             case = Case(family, size, args.large_objective, args.seed)
             t0 = time.perf_counter()
             problem = case.generate()
-            problem.routes, problem.compute_time
+            _ = problem.routes, problem.compute_time
             console.print(f"{case.key}: {problem.num_nodes} nodes, {problem.num_workloads} workloads, "
                           f"{int(problem.workload_num_layers.max())} layers, generated in "
                           f"{time.perf_counter() - t0:.1f} s", markup=False)
@@ -608,7 +608,7 @@ def replan(args: argparse.Namespace, console: Console, solvers: Sequence[str]) -
     size = args.replan_size
     times: dict[str, list[float]] = {s: [] for s in solvers}
     cpus: dict[str, list[float]] = {s: [] for s in solvers}
-    feasible: dict[str, int] = {s: 0 for s in solvers}
+    feasible: dict[str, int] = dict.fromkeys(solvers, 0)
     table = Table(title=f"re-plan after a single node failure ({size.label}, warm start + previous)")
     for c in ("instance", "failed", *solvers):
         table.add_column(c, justify="left" if c in ("instance", "failed") else "right")
@@ -624,7 +624,7 @@ def replan(args: argparse.Namespace, console: Console, solvers: Sequence[str]) -
             used = sorted({n for path in base.assignment.values() for n in path} - ends)
             for nid in used[:args.failures]:
                 failed = problem.replace(nodes={nid: {"available": False}})
-                failed.routes, failed.compute_time  # the replay builds these when the event arrives
+                _ = failed.routes, failed.compute_time  # the replay builds these when the event arrives
                 cells = []
                 for solver in solvers:
                     t0, c0 = time.perf_counter(), time.process_time()

@@ -97,7 +97,7 @@ def compare(args, console):
         table.add_column(c, justify="left" if c == "instance" else "right")
     rows = []
     for name, p in instances(args, sizes):
-        p.routes, p.compute_time  # derived arrays, shared by all solvers
+        _ = p.routes, p.compute_time  # derived arrays, shared by all solvers
         g, tg = timed(p, "greedy")
         ls, tl = timed(p, "local-search", seed=0)
         assert ls.objective is None or ls.feasible, name
@@ -168,7 +168,7 @@ def replan(args, console):
             used = sorted({n for path in base.assignment.values() for n in path} - ends)
             for nid in used[:args.failures]:
                 q = p.replace(nodes={nid: {"available": False}})
-                q.routes, q.compute_time  # the replay builds these when the event arrives
+                _ = q.routes, q.compute_time  # the replay builds these when the event arrives
                 sol, t = timed(q, "local-search", warm_start=base.assignment, previous=base.assignment)
                 cold, tc = timed(q, "local-search", previous=base.assignment)
                 times.append(t)

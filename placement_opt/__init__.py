@@ -6,7 +6,7 @@ of a solution and how every number is computed.
 Typical use::
 
     import placement_opt as po
-    problem = po.load_instance("instances/city-s.json")
+    problem = po.load_instance("instances/smart-city-s-1.json")
     solution = po.solve(problem, solver="milp", time_limit=60)
     print(po.evaluate(problem, solution).summary())
 """
@@ -23,12 +23,11 @@ from .errors import (
 from .evaluate import Evaluation, Violation, evaluate
 from .instance import OBJECTIVE_TERMS, Instance, instance_json_schema
 from .problem import Problem, load_instance, save_instance
-from .replay import ReplayResult, replay  # noqa: E402  (function shadows module, as solve does)
+from .replay import ReplayResult, replay  # the function shadows the module, as solve does
 from .solution import Segment, Solution, SolveStatus, load_solution, save_solution
-from .solve import list_solvers, register_solver, solve, solver_info  # noqa: E402  (function shadows module, as in PyVRP)
+from .solve import list_solvers, register_solver, solve, solver_info  # solve() shadows its module, as in PyVRP
 from .trace import Trace, load_trace
-
-__version__ = "0.1.0"
+from .versions import __version__
 
 __all__ = [
     "OBJECTIVE_TERMS",
@@ -47,6 +46,7 @@ __all__ = [
     "SolverError",
     "Trace",
     "TraceError",
+    "__version__",
     "Violation",
     "evaluate",
     "instance_json_schema",

@@ -496,9 +496,8 @@ def _json_cell(value: Any) -> Any:
 # Workers
 def run_task(task: Task) -> dict[str, Any]:
     """Solve one task and return its row; solver exceptions become ``error`` rows."""
-    from . import __version__
     from .solve import solve
-    from .versions import versions
+    from .versions import __version__, versions
 
     _import_plugins(task.plugins)
     row: dict[str, Any] = {

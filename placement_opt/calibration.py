@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
-from .devices import DeviceSpec, device, roofline_time
-from .models import DATA_DIR, Shape, block_cost, model_spec
+from .profiles.devices import DeviceSpec, device, roofline_time
+from .profiles.models import DATA_DIR, Shape, block_cost, model_spec
 
 HELIX_PREFILL_PROMPT = 250
 CONTEXT_GRID = range(64, 4097, 32)
@@ -67,7 +67,7 @@ class Measurement:
 
 def helix_measurements(helix_root: str | Path) -> list[Measurement]:
     """Every measurement under Helix's profile folder, mapped onto catalog names."""
-    from ..importers.helix import HELIX_GPU_TYPES, HELIX_MODELS, load_layer_latencies
+    from .importers.helix import HELIX_GPU_TYPES, HELIX_MODELS, load_layer_latencies
 
     out = []
     for helix_model, model in HELIX_MODELS.items():

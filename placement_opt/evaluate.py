@@ -24,7 +24,7 @@ import numpy as np
 from .instance import OBJECTIVE_TERMS
 from .problem import Problem
 from .segments import starts as segment_starts_of
-from .solution import Solution, check_assignment
+from .solution import Solution
 from .tolerance import FEASIBILITY_RTOL, exceeds  # noqa: F401  (FEASIBILITY_RTOL: re-exported for older imports)
 
 #: Violation kinds, in the order they are reported.
@@ -198,7 +198,7 @@ def as_array(problem: Problem, solution: Solution | Mapping[str, Any] | np.ndarr
         return solution.astype(np.int64, copy=False)
     if isinstance(solution, Solution):
         solution = solution.assignment
-    return check_assignment(problem, solution)
+    return problem.assignment_to_array(solution)
 
 
 def placed_keys(problem: Problem, solution: Solution | Mapping[str, Any] | np.ndarray) -> np.ndarray:

@@ -4,7 +4,9 @@ A :class:`Problem` wraps a validated :class:`~placement_opt.instance.Instance` a
 computes, once and lazily, everything the evaluator and the solvers need as numpy
 arrays: effective compute, per-layer compute times, routes, and a *flat layout*
 of all (workload, layer) pairs.  Arrays are read-only; solvers never mutate a
-Problem.  :meth:`Problem.replace` builds a changed copy (used by the replay).
+Problem.  :meth:`Problem.replace` builds a changed copy, validated again;
+:meth:`Problem.with_records` a copy from already valid records, keeping the
+derived arrays the change cannot affect (the replay's fast path).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .errors import InstanceError, Issue
+from .errors import InstanceError, Issue, SolutionError, did_you_mean, format_path
 from .instance import (
     Instance,
     Link,
@@ -481,18 +483,47 @@ class Problem:
         return FlatLayout(*[_frozen(np.ascontiguousarray(a)) for a in arrays])
 
     # ----------------------------------------------------------- assignments
-    def assignment_to_array(self, assignment: Mapping[str, Any]) -> np.ndarray:
+    def assignment_to_array(self, assignment: Mapping[str, Any], file: str | None = None) -> np.ndarray:
         """Flat node-index array for an assignment ``{workload id: [node ids]}``.
 
         Raises
         ------
         SolutionError
-            If a workload is missing or unknown, a list has the wrong length, or
-            a node id is unknown.
+            Naming (with ``file``, if given) each missing or unknown workload,
+            list of the wrong length and unknown node.
         """
-        from .solution import check_assignment
-
-        return check_assignment(self, assignment)
+        issues: list[Issue] = []
+        flat = self.flat
+        x = np.empty(flat.size, dtype=np.int64)
+        index = self.node_index
+        for wid in assignment:
+            if wid not in self.workload_index:
+                issues.append(Issue(format_path(["assignment", str(wid)]), f"unknown workload {wid!r}",
+                                    did_you_mean(str(wid), self.workload_ids)))
+        for w, wid in enumerate(self.workload_ids):
+            path = format_path(["assignment", wid])
+            if wid not in assignment:
+                issues.append(Issue(path, "missing: every workload needs one node per layer"))
+                continue
+            nodes = assignment[wid]
+            if isinstance(nodes, str) or not isinstance(nodes, Sequence):
+                issues.append(Issue(path, "must be a list of node ids"))
+                continue
+            length = int(flat.length[w])
+            if len(nodes) != length:
+                issues.append(Issue(path, f"has {len(nodes)} entries but model "
+                                          f"{self.models[self.workload_model[w]].id!r} has {length} layers"))
+                continue
+            start = int(flat.offset[w])
+            row = [index.get(node, -1) if isinstance(node, str) else -1 for node in nodes]
+            x[start:start + length] = row
+            for k, node in enumerate(nodes):
+                if row[k] == -1:
+                    issues.append(Issue(format_path(["assignment", wid, k]), f"unknown node {node!r}",
+                                        did_you_mean(str(node), self.node_ids)))
+        if issues:
+            raise SolutionError(issues, file)
+        return x
 
     def array_to_assignment(self, x: np.ndarray) -> dict[str, tuple[str, ...]]:
         """Inverse of :meth:`assignment_to_array`."""

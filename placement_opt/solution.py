@@ -10,15 +10,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .errors import Issue, SolutionError, did_you_mean, format_path
 from .instance import read_data_file, write_atomically
-
-if TYPE_CHECKING:
-    from .problem import Problem
+from .segments import runs
 
 
 class SolveStatus(str, enum.Enum):
@@ -123,13 +121,7 @@ class Solution:
     def segments(self, workload: str) -> list[Segment]:
         """The segments of one workload, in layer order."""
         nodes = self.assignment[workload]
-        out: list[Segment] = []
-        start = 0
-        for k in range(1, len(nodes) + 1):
-            if k == len(nodes) or nodes[k] != nodes[start]:
-                out.append(Segment(nodes[start], start, k - 1))
-                start = k
-        return out
+        return [Segment(nodes[first], first, last) for first, last in runs(nodes)]
 
     def with_(self, **changes: Any) -> Solution:
         """A copy with some fields changed."""
@@ -252,46 +244,3 @@ def load_solution(path: str | os.PathLike) -> Solution:
 def save_solution(solution: Solution, path: str | os.PathLike) -> None:
     """Write a solution as JSON, atomically."""
     write_atomically(path, json.dumps(solution.to_dict(), indent=2, allow_nan=False) + "\n")
-
-
-def check_assignment(problem: Problem, assignment: Mapping[str, Any], file: str | None = None) -> np.ndarray:
-    """Validate an assignment against a problem and return the flat node-index array.
-
-    Raises
-    ------
-    SolutionError
-        Naming each missing or unknown workload, wrong length and unknown node.
-    """
-    issues: list[Issue] = []
-    flat = problem.flat
-    x = np.empty(flat.size, dtype=np.int64)
-    index = problem.node_index
-    for wid in assignment:
-        if wid not in problem.workload_index:
-            issues.append(Issue(format_path(["assignment", str(wid)]), f"unknown workload {wid!r}",
-                                did_you_mean(str(wid), problem.workload_ids)))
-    for w, wid in enumerate(problem.workload_ids):
-        path = format_path(["assignment", wid])
-        if wid not in assignment:
-            issues.append(Issue(path, "missing: every workload needs one node per layer"))
-            continue
-        nodes = assignment[wid]
-        if isinstance(nodes, str) or not isinstance(nodes, Sequence):
-            issues.append(Issue(path, "must be a list of node ids"))
-            continue
-        length = int(flat.length[w])
-        if len(nodes) != length:
-            issues.append(Issue(path, f"has {len(nodes)} entries but model "
-                                      f"{problem.models[problem.workload_model[w]].id!r} has {length} layers"))
-            continue
-        start = int(flat.offset[w])
-        row = [index.get(node, -1) if isinstance(node, str) else -1 for node in nodes]
-        x[start:start + length] = row
-        if -1 in row:
-            for k, node in enumerate(nodes):
-                if row[k] == -1:
-                    issues.append(Issue(format_path(["assignment", wid, k]), f"unknown node {node!r}",
-                                        did_you_mean(str(node), problem.node_ids)))
-    if issues:
-        raise SolutionError(issues, file)
-    return x

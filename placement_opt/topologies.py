@@ -22,7 +22,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -71,7 +71,7 @@ ENERGY_PER_BYTE = {
 # --------------------------------------------------------------------------- #
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     text = resources.files("placement_opt").joinpath("data", name).read_text(encoding="utf-8")
     return json.loads(text)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
+#: The package version (also ``placement_opt.__version__``).
+__version__ = "0.1.0"
+
 
 @cache
 def versions() -> dict[str, str]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 import placement_opt as po
 from tests.paths import FIXTURES
-
 
 
 def fixture_data(name: str) -> dict:

@@ -31,8 +31,9 @@ below, and listed in the report that introduced this file):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 REL_TOL = 1e-9
 INF = math.inf
@@ -533,7 +534,7 @@ class Reference:
                     if n in self.node:  # decisions.md: unknown node ids are ignored
                         before.add((wl[wid].model, l, n))
             mig = 0.0
-            for model_id, l, n in sorted(placed - before):
+            for model_id, l, _node in sorted(placed - before):
                 mig += self.models[model_id].layers[l].param_bytes
             terms["migration"] = mig
 

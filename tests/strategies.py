@@ -56,7 +56,7 @@ def _value(draw, menu: tuple, lo: float, hi: float, *, optional: bool = False) -
     return lo + (hi - lo) * (k - 3 * _RANGE_STEPS) / (_RANGE_STEPS - 1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ints(lo: int, hi: int) -> st.SearchStrategy[int]:
     return st.integers(lo, hi)
 

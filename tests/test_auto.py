@@ -9,7 +9,6 @@ import pytest
 import placement_opt as po
 from placement_opt.generators import generate
 from placement_opt.solve import solve
-
 from tests.tiny import FEATURES, tiny_instance
 
 

@@ -26,12 +26,17 @@ from typer.testing import CliRunner
 
 import placement_opt as po
 from placement_opt import batch as batch_mod
+from placement_opt.backend import NoParams, RawResult, register_solver
 from placement_opt.batch import (
-    COLUMNS, RESULT_COLUMNS, expand_inputs, read_results, run_batch, summarize,
+    COLUMNS,
+    RESULT_COLUMNS,
+    expand_inputs,
+    read_results,
+    run_batch,
+    summarize,
 )
 from placement_opt.cli import app
 from placement_opt.evaluate import as_array
-from placement_opt.backend import NoParams, RawResult, register_solver
 from tests.paths import FIXTURES, ROOT
 
 backend = importlib.import_module("placement_opt.backend")

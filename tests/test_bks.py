@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import placement_opt as po
 from placement_opt.bks import (
     INDEX_COLUMNS,
     IndexError_,

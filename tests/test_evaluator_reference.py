@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import placement_opt as po
+
 if __package__:  # tests/ is a package
     from .reference_spec import KEY_FIELDS, REL_TOL, Reference, violation_key
     from .strategies import instance_and_assignment, instance_assignment_previous, instances

@@ -222,7 +222,6 @@ def test_matches_the_definition(rows):
 
 def _bench():
     import importlib.util
-    from pathlib import Path
 
     path = ROOT / "benchmarks" / "heuristics.py"
     spec = importlib.util.spec_from_file_location("bench_heuristics", path)

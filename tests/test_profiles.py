@@ -10,9 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -299,7 +297,7 @@ def test_small_batch_decode_matches_helix(gpu, dev, model, batch):
     with (HELIX / model / gpu / "decode_bs2time.csv").open() as f:
         measured = {int(t): float(v) * 1e-3 for t, v in csv.reader(f)}[batch]
     name = {"llama2_70b": "llama-2-70b", "llama1_30b": "llama-1-30b"}[model]
-    from placement_opt.profiles.calibration import catalog_calibration
+    from placement_opt.calibration import catalog_calibration
 
     costs = layer_costs(name, mode="decode", batch=batch, context=catalog_calibration()["decode_context"])
     # 15 %: the small-batch decode MAPE bound below, plus the 0.1 ms rounding of the file
@@ -314,7 +312,7 @@ def test_calibration_mape_is_within_bounds():
     We require per device: prefill <= 8 %, decode <= 12 %, and <= 6 % over all
     points; the classic max-roofline fit misses the decode bound on V100
     (17.7 %), so the bound also tells the two time models apart."""
-    from placement_opt.profiles.calibration import calibration_rows, mape
+    from placement_opt.calibration import calibration_rows, mape
 
     rows = calibration_rows(HELIX)
     errors = mape(rows)
@@ -337,7 +335,7 @@ def test_shipped_catalog_matches_a_refit(monkeypatch):
     build = importlib.util.module_from_spec(module_spec)
     monkeypatch.setitem(sys.modules, "build_catalogs", build)
     module_spec.loader.exec_module(build)
-    from placement_opt.profiles.calibration import catalog_calibration, fit_catalog
+    from placement_opt.calibration import catalog_calibration, fit_catalog
 
     fitted, meta = fit_catalog(build.build_base_devices(DATA / "device_specs.csv"), HELIX)
     assert meta["decode_context"] == catalog_calibration()["decode_context"]
@@ -352,7 +350,7 @@ def test_shipped_catalog_matches_a_refit(monkeypatch):
 
 
 def test_uncalibrated_devices_use_the_power_class_defaults():
-    from placement_opt.profiles.calibration import catalog_calibration
+    from placement_opt.calibration import catalog_calibration
 
     defaults = catalog_calibration()["defaults"]
     calibrated = {"a100-40gb", "v100", "l4", "t4", "l4x2", "t4x2", "t4x4"}

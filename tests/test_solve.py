@@ -10,7 +10,6 @@ import pytest
 import placement_opt as po
 from placement_opt.generators import generate
 from placement_opt.solve import list_solvers, solve
-
 from tests.tiny import tiny_instance
 
 

@@ -7,7 +7,6 @@ independently of ``placement_opt.tracegen``.
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -27,11 +27,11 @@ def batch(
     output: Annotated[str, typer.Option("--output", "-o", help="results file: .csv, .parquet or .json")],
     time_limit: Annotated[float, typer.Option("--time-limit", help="seconds per solve")] = 60.0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="tasks run in parallel")] = 1,
-    threads: Annotated[Optional[int], typer.Option(help="threads inside each solver")] = None,
+    threads: Annotated[int | None, typer.Option(help="threads inside each solver")] = None,
     seed: Annotated[int, typer.Option(help="random seed for every solve")] = 0,
     backend: Annotated[str, typer.Option(help="local (process pool), ray or inline")] = "local",
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: start a local one)")] = None,
-    plugin: Annotated[Optional[list[str]], typer.Option("--plugin", help="module to import first (custom solvers)")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one)")] = None,
+    plugin: Annotated[list[str] | None, typer.Option("--plugin", help="module to import first (custom solvers)")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
 ) -> None:
     """Solve every instance with every solver; resume by running the same command again."""

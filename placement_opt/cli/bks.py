@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -66,7 +66,7 @@ def _update(directory: Path, names: list[str], solvers: str, time_limit: float, 
 
 @app.command("bks")
 def bks(
-    names: Annotated[Optional[list[str]], typer.Argument(help="instances to update (default: all)")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="instances to update (default: all)")] = None,
     check: Annotated[bool, typer.Option("--check", help="re-evaluate every stored solution against the index")] = False,
     update: Annotated[bool, typer.Option("--update", help="re-solve and keep the better solution")] = False,
     instances: Annotated[Path, typer.Option("--instances", help="library folder")] = DEFAULT_LIBRARY,

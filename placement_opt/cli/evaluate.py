@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ from .common import app, console, fail, load_problem
 def evaluate_cmd(
     instance: Annotated[Path, typer.Argument(help="instance file")],
     solution: Annotated[Path, typer.Argument(help="solution file")],
-    previous: Annotated[Optional[Path], typer.Option(help="previous solution (migration term)")] = None,
+    previous: Annotated[Path | None, typer.Option(help="previous solution (migration term)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Score a solution exactly as the spec says."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,10 +24,10 @@ def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="instance file to write (.json or .yaml)")],
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     size: Annotated[str, typer.Option(help="size preset: s, m or l")] = "s",
-    nodes: Annotated[Optional[int], typer.Option(help="number of nodes")] = None,
-    workloads: Annotated[Optional[int], typer.Option(help="number of workloads")] = None,
-    model: Annotated[Optional[str], typer.Option(help="catalog model name")] = None,
-    param: Annotated[Optional[list[str]], typer.Option("--set", help="other parameter, key=value (JSON value)")] = None,
+    nodes: Annotated[int | None, typer.Option(help="number of nodes")] = None,
+    workloads: Annotated[int | None, typer.Option(help="number of workloads")] = None,
+    model: Annotated[str | None, typer.Option(help="catalog model name")] = None,
+    param: Annotated[list[str] | None, typer.Option("--set", help="other parameter, key=value (JSON value)")] = None,
 ) -> None:
     """Generate a seeded scenario instance (see docs/generators.md)."""
     from ..generators import FAMILIES, family_params

@@ -205,7 +205,7 @@ class Constraints:
 
     def compute(self) -> None:
         F, p = self.F, self.p
-        for i, (c, a) in split_by(F.x_node, np.arange(F.num_x), F.x_busy):
+        for _node, (c, a) in split_by(F.x_node, np.arange(F.num_x), F.x_busy):
             self._row("compute", c, a, p.max_utilization)
 
     def links(self) -> None:

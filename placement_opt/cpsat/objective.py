@@ -38,8 +38,8 @@ import math
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ..tolerance import threshold
 from ..formulation import Formulation
+from ..tolerance import threshold
 from . import scaling
 from .constraints import split_by, weighted
 from .scaling import (

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import tolerance as tol
 from ..backend import RawResult, SolveOptions
 from ..candidates import Candidates, candidates, transfer_matrix
 from ..evaluate import evaluate_array
 from ..problem import Problem
 from ..solution import SolveStatus
-from .. import tolerance as tol
 from ..tolerance import exceeds, threshold
 
 INF = np.inf
@@ -358,7 +358,7 @@ class Greedy:
             over = exceeds(res.link_load + loads, cap)
             if over.any():
                 e = int(np.flatnonzero(over)[0])
-                for t, kk, i, j in trans:
+                for _t, kk, i, j in trans:
                     if i != j and e in p.routes.path_links(i, j):
                         if kk == -1:
                             return ("node", 0, int(path[0]), -1)

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import Problem
+from ..problem import Problem
 from ..profiles import model_record, node_record
 from ..profiles.devices import layer_time
 from ..profiles.models import Shape, layer_costs

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tolerance import threshold
 from ..formulation import Formulation
+from ..tolerance import threshold
 from .variables import BOTTLENECK, HOSTING, LATENCY, MAX_LATENCY, Columns, X, Y
 
 
@@ -352,7 +352,6 @@ def leave_cuts(F: Formulation, cols: Columns, xs: np.ndarray, limit: np.ndarray)
     integer solution; the LP relaxation, which spreads a model fractionally
     over nodes too small for it, violates them.  ``limit[r]`` is the stay limit
     of ``xs[r]`` (:func:`stay_limits`)."""
-    p = F.problem
     rows, col, val = [], [], []
     by_from: dict[tuple[int, int], np.ndarray] = {}
     order = np.lexsort((F.y_pos, F.y_from))

@@ -25,8 +25,8 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..backend import RawResult, SolveOptions
 from ..candidates import transfer_matrix
-from ..tolerance import argmax
 from ..problem import Problem
+from ..tolerance import argmax
 
 
 def _lin(pairs) -> LinearExpression:
@@ -158,14 +158,14 @@ def build_textbook_model(problem: Problem, previous_keys: np.ndarray | None = No
         obj += [(weights["latency"] * ws[w], m.T[w]) for w in W]
     if "max_latency" in weights:
         m.M = pyo.Var(within=pyo.NonNegativeReals)
-        m.max_lat = pyo.Constraint(W, rule=lambda _m, w: m.M >= m.T[w])
+        m.max_lat = pyo.Constraint(W, rule=lambda _m, w: m.T[w] <= m.M)
         obj.append((weights["max_latency"], m.M))
     if "bottleneck" in weights:
         m.B = pyo.Var(within=pyo.NonNegativeReals)
-        m.bott_node = pyo.Constraint(N, rule=lambda _m, i: m.B >= _lin(
-            [(busy[w, l, i], m.x[w, l, i]) for w in W for l in L[w] if np.isfinite(busy[w, l, i])]))
-        m.bott_link = pyo.Constraint(range(p.num_links), rule=lambda _m, e: m.B >= _lin(
-            [(v / p.link_bandwidth[e], var) for v, var in link_terms[e]]))
+        m.bott_node = pyo.Constraint(N, rule=lambda _m, i: _lin(
+            [(busy[w, l, i], m.x[w, l, i]) for w in W for l in L[w] if np.isfinite(busy[w, l, i])]) <= m.B)
+        m.bott_link = pyo.Constraint(range(p.num_links), rule=lambda _m, e: _lin(
+            [(v / p.link_bandwidth[e], var) for v, var in link_terms[e]]) <= m.B)
         obj.append((weights["bottleneck"], m.B))
     if "cost" in weights:
         m.u = pyo.Var(N, within=pyo.Binary)

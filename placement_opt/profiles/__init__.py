@@ -26,9 +26,9 @@ from .models import (
     Shape,
     layer_costs,
     list_models,
-    model_record,
     model_spec,
 )
+from .records import model_record
 
 __all__ = [
     "DeviceSpec",

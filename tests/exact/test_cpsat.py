@@ -216,7 +216,7 @@ def test_random_instances_agree(chunk):
 
 @pytest.mark.parametrize("term", TERMS + ("all",))
 def test_each_objective_term_agrees(term):
-    objective = {t: 1.0 for t in TERMS} if term == "all" else {term: 1.0}
+    objective = dict.fromkeys(TERMS, 1.0) if term == "all" else {term: 1.0}
     solved = 0
     for seed in range(6):
         data = tiny_instance(100 + seed, objective=objective, loose=True, p_slo=0.0)
@@ -489,7 +489,7 @@ def test_gap_option():
 def test_hint_is_complete_and_consistent():
     # With every hinted variable fixed, the model must still have a solution: the
     # hint covers x, y, z, activations and the scaled max terms consistently.
-    objective = {t: 1.0 for t in TERMS}
+    objective = dict.fromkeys(TERMS, 1.0)
     for seed in range(4):
         data = tiny_instance(7000 + seed, objective=objective, loose=True)
         problem = Problem.from_dict(data)
@@ -560,7 +560,7 @@ def test_same_seed_same_answer():
 
 def test_scaled_row_is_a_relaxation_with_bounded_excess():
     rng = np.random.default_rng(0)
-    for trial in range(300):
+    for _ in range(300):
         m = int(rng.integers(1, 12))
         coefs = rng.choice([0.0, 1e-9, 0.1, 1 / 3, 2.5, 1e6 / 7, 3e9], m) * rng.random(m)
         groups = rng.integers(0, 4, m)
@@ -682,7 +682,7 @@ def test_objective_identically_zero():
 
 def test_solver_objective_matches_evaluator_on_medium_instance():
     data = _medium(6004)
-    data["objective"] = {t: 1.0 for t in TERMS}
+    data["objective"] = dict.fromkeys(TERMS, 1.0)
     problem = Problem.from_dict(data)
     prev = random_previous(data, 1)
     got = solve(problem, "cpsat", previous=prev, time_limit=20)

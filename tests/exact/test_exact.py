@@ -15,7 +15,6 @@ import pytest
 
 import placement_opt as po
 from placement_opt.solve import list_solvers, solve
-
 from tests.tiny import FEATURES, relaxed, tiny_instance
 
 SEEDS = range(6)

@@ -15,9 +15,8 @@ from placement_opt.evaluate import evaluate, evaluate_array, placed_keys
 from placement_opt.generators import generate, reference_assignment
 from placement_opt.heuristics.local_search.state import LSState
 from placement_opt.solve import solve, solver_info
-
-from tests.tiny import FEATURES, tiny_instance
 from tests.paths import ROOT
+from tests.tiny import FEATURES, tiny_instance
 
 ALL_TERMS = {"latency": 1.0, "max_latency": 0.5, "bottleneck": 0.02, "cost": 50.0, "energy": 5e-4}
 
@@ -157,7 +156,7 @@ def test_time_limit_is_respected():
     generous margin for what cannot be interrupted: candidates and greedy's
     first construction)."""
     p = generate("v2x", seed=0, size="l", nodes=200, workloads=50, model="llama-2-70b", layers=80)
-    p.routes, p.compute_time  # derived once per problem, not part of a solve
+    _ = p.routes, p.compute_time  # derived once per problem, not part of a solve
     limit = 1.5
     t0 = time.perf_counter()
     sol = solve(p, "local-search", time_limit=limit)
@@ -255,7 +254,6 @@ def test_local_search_reaches_the_best_known_pipeedge_schedule():
     exhaustive search of tests/test_pipeedge.py; single cut shifts stall well
     above it, the re-cut post-pass reaches it."""
     import csv
-    from pathlib import Path
 
     root = ROOT / "instances"
     p = po.load_instance(root / "pipeedge-vit-base.json")

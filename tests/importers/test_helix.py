@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import configparser
 import csv
-import os
 import re
 from collections import Counter
 from pathlib import Path

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from ...backend import RawResult, SolveOptions
-from ...candidates import transfer_matrix
 from ... import segments
 from ... import tolerance as tol
+from ...backend import RawResult, SolveOptions
+from ...candidates import transfer_matrix
 from ...evaluate import evaluate_array
 from ...problem import Problem
 from ...solution import SolveStatus

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import segments, tolerance as tol
+from ... import segments
+from ... import tolerance as tol
 
 INF = np.inf
 
@@ -197,7 +198,7 @@ class Moves:
         static = self._targets.get(w)
         if static is None:
             score = self.router.node_score
-            if st.N <= self.router.max_nodes or score is None:
+            if self.router.max_nodes >= st.N or score is None:
                 static = np.arange(st.N)
             else:
                 best = score[st.positions(w)].min(axis=0)

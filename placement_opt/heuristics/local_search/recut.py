@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from ... import tolerance as tol
 from ... import segments
+from ... import tolerance as tol
 from ...evaluate import evaluate_array
 from ...problem import Problem
 

@@ -20,7 +20,6 @@ from placement_opt.errors import SolverError
 from placement_opt.generators import generate
 from placement_opt.heuristics.baselines.abs import DEFAULTS, Groups, Swarm, fragmentation, partition
 from placement_opt.solve import solve, solver_info
-
 from tests.heuristics.baselines.test_baselines import assert_honest
 from tests.tiny import FEATURES, tiny_instance
 
@@ -209,7 +208,7 @@ def test_migration_weight_keeps_the_previous_weights():
 
 def test_time_limit_is_respected():
     p = generate("v2x", seed=0, size="m", nodes=30, workloads=16)
-    p.routes, p.compute_time  # derived once per problem, not part of a solve
+    _ = p.routes, p.compute_time  # derived once per problem, not part of a solve
     limit = 0.6
     t0 = time.perf_counter()
     sol = solve(p, "abs", time_limit=limit, swarm=20, iterations=50, patience=50)

@@ -21,7 +21,6 @@ from placement_opt.heuristics.baselines.common import node_tiers
 from placement_opt.heuristics.baselines.exo import exo_partition
 from placement_opt.heuristics.baselines.petals import choose_best_start
 from placement_opt.solve import solve
-
 from tests.tiny import FEATURES, tiny_instance
 
 BASELINES = ("random", "neurosurgeon", "even-split", "memory-proportional", "device-only",

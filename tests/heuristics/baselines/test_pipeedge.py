@@ -9,7 +9,6 @@ plain minimax partition), and from brute force / the exact solvers.
 from __future__ import annotations
 
 import itertools
-import os
 import time
 import warnings
 from pathlib import Path
@@ -22,9 +21,8 @@ import placement_opt as po
 from placement_opt.errors import InputError
 from placement_opt.importers.pipeedge import load
 from placement_opt.solve import solve
-
-from tests.tiny import tiny_instance
 from tests.paths import SHARED_DATA
+from tests.tiny import tiny_instance
 
 DATA = SHARED_DATA
 PE = DATA / "pipeedge_profiles"
@@ -245,7 +243,7 @@ def test_published_variant_is_pipeedge_own_schedule(vit):
     pub = solve(vit, "pipeedge-dp", published=True)
     assert stages_of(pub) == README_SCHEDULE
     r = raw()
-    all_mb = dict(r, host_type={h: "Minnowboard-E3845" for h in r["host_type"]})
+    all_mb = dict(r, host_type=dict.fromkeys(r["host_type"], "Minnowboard-E3845"))
     believed = exhaustive_optimum(all_mb, {"Minnowboard-E3845": 8})
     assert pub.info["dp_objective"]["pipeedge"] == pytest.approx(believed, rel=1e-9)
     assert pub.objective == pytest.approx(max(pipeedge_stage_times(r, README_SCHEDULE)), rel=1e-12)
