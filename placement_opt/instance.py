@@ -19,8 +19,10 @@ import math
 import os
 import re
 import tempfile
+import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +37,7 @@ from pydantic import (
     StrictStr,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError, core_schema
 
 from .errors import InstanceError, Issue, did_you_mean, format_path
 
@@ -48,11 +51,99 @@ OBJECTIVE_TERMS: tuple[str, ...] = (
 )
 ObjectiveTerm = Literal["latency", "max_latency", "bottleneck", "cost", "energy", "migration"]
 
+# --------------------------------------------------------------------------- #
+# Number ranges
+# --------------------------------------------------------------------------- #
+
+#: Largest value of any (non-integer) number in an instance.
+MAX_NUMBER = 1e30
+#: Smallest positive value of a number (0 is allowed where it has a meaning).
+MIN_POSITIVE = 1e-30
+#: Largest value of an integer field (trust levels, layer and segment counts).
+MAX_INTEGER = 10**9
+
+# Why these limits (worked out in docs/decisions.md, "Why these limits"): with
+# every input 0 or in [1e-30, 1e30] and 1 - utilization >= 2**-53 (the largest
+# float below 1 is 1 - 2**-53), a compute time is at most 1e30 / (1e-30 * 2**-53)
+# ~ 1e76 s and a transfer at most ~1e60 s; summed over 1e12 layers, weighted and
+# totalled over every term, the objective stays below ~1e149, and no nonzero
+# quantity the evaluator forms falls below ~1e-170: far from float overflow
+# (1.8e308) and from subnormals (2.2e-308).  No real cluster is near either end.
+
+
+def _num(x: float) -> str:
+    """1e30 -> '1e30', 1e-30 -> '1e-30', 1000000000 -> '1000000000', 0.5 -> '0.5'."""
+    if isinstance(x, int):
+        return str(x)
+    mantissa, _, exponent = f"{x:g}".partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a number field: ``low <= x <= high`` (``x < high``
+    when ``high_open``), and also exactly 0 when ``zero``.
+
+    Used as ``Annotated[StrictFloat, Range(...)]``: checked on load, with an
+    error that names the violated bound and the whole range, and written to
+    the JSON schema.
+    """
+
+    low: float
+    high: float
+    high_open: bool = False
+    zero: bool = False
+
+    @property
+    def text(self) -> str:
+        interval = f"[{_num(self.low)}, {_num(self.high)}{')' if self.high_open else ']'}"
+        return f"0 or {interval}" if self.zero else interval
+
+    def violated(self, x: float) -> str | None:
+        """The bound ``x`` breaks, as text (None when ``x`` is allowed)."""
+        if self.high_open and x >= self.high:
+            return f"< {_num(self.high)}"
+        if x > self.high:
+            return f"<= {_num(self.high)}"
+        if x >= self.low or (self.zero and x == 0):
+            return None
+        if self.zero:
+            return ">= 0" if x < 0 else f"0 or >= {_num(self.low)}"
+        return f">= {_num(self.low)}"
+
+    def _check(self, x: float) -> float:
+        rule = self.violated(x)
+        if rule is not None:
+            side = "high" if rule.startswith("<") else "low"
+            raise PydanticCustomError("number_range", "must be {rule}", {"rule": rule, "allowed": self.text,
+                                                                         "side": side})
+        if x == 0 and isinstance(x, float):
+            return 0.0  # -0.0 would turn a later division into -inf
+        return x
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+        out = handler(schema)
+        out["minimum"] = 0 if self.zero else self.low
+        out["exclusiveMaximum" if self.high_open else "maximum"] = self.high
+        if self.zero and self.low > 0:
+            out["not"] = {"exclusiveMinimum": 0, "exclusiveMaximum": self.low}
+        return out
+
+
+#: A quantity that may be 0 (none, or a switch for node flops).
+AMOUNT = Range(MIN_POSITIVE, MAX_NUMBER, zero=True)
+#: A quantity that something divides by and that has no meaning at 0.
+POSITIVE = Range(MIN_POSITIVE, MAX_NUMBER)
+
 Id = Annotated[StrictStr, Field(min_length=1)]
-NonNegative = Annotated[StrictFloat, Field(ge=0)]
-Positive = Annotated[StrictFloat, Field(gt=0)]
-Fraction = Annotated[StrictFloat, Field(ge=0, lt=1)]
-NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+NonNegative = Annotated[StrictFloat, AMOUNT]
+Positive = Annotated[StrictFloat, POSITIVE]
+Fraction = Annotated[StrictFloat, Range(0, 1, high_open=True)]
+NonNegativeInt = Annotated[StrictInt, Range(0, MAX_INTEGER)]
+PositiveInt = Annotated[StrictInt, Range(1, MAX_INTEGER)]
 
 
 class _Record(BaseModel):
@@ -125,15 +216,15 @@ class Workload(_Record):
     min_trust: NonNegativeInt = 0
     private_layers: NonNegativeInt = 0
     weight: NonNegative = 1.0
-    max_segments: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_segments: PositiveInt | None = None
 
 
 class Settings(_Record):
-    max_utilization: Annotated[StrictFloat, Field(gt=0, le=1)] = 1.0
+    max_utilization: Annotated[StrictFloat, Range(MIN_POSITIVE, 1)] = 1.0
     one_segment_per_node: StrictBool = False
 
 
-def _default_objective() -> dict[str, float]:
+def _default_objective() -> dict[ObjectiveTerm, float]:
     return {"latency": 1.0}
 
 
@@ -172,7 +263,7 @@ def _unique(records: typing.Sequence[Any], section: str, key) -> list[Issue]:
     return issues
 
 
-def _ref(value: str, known: Mapping[str, int], path: str, what: str) -> list[Issue]:
+def _ref(value: str, known: Mapping[str, Any], path: str, what: str) -> list[Issue]:
     if value in known:
         return []
     return [Issue(path, f"unknown {what} {value!r}", did_you_mean(value, known) or f"define it in {what}s[]")]
@@ -213,14 +304,14 @@ def check_references(inst: Instance) -> list[Issue]:
         issues += _ref(wl.source, nodes, f"workloads[{k}].source", "node")
         if wl.sink is not None:
             issues += _ref(wl.sink, nodes, f"workloads[{k}].sink", "node")
-        model = models.get(wl.model)
-        if model is not None:
-            n_layers = len(model.layers)
+        used = models.get(wl.model)
+        if used is not None:
+            n_layers = len(used.layers)
             if wl.private_layers > n_layers:
                 issues.append(
                     Issue(
                         f"workloads[{k}].private_layers",
-                        f"is {wl.private_layers} but model {model.id!r} has only {n_layers} layers",
+                        f"is {wl.private_layers} but model {used.id!r} has only {n_layers} layers",
                     )
                 )
 
@@ -261,7 +352,7 @@ def _strip(tp: Any) -> Any:
         origin = typing.get_origin(tp)
         if origin is Annotated:
             tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+        elif origin in (typing.Union, types.UnionType):
             args = [a for a in typing.get_args(tp) if a is not type(None)]
             tp = args[0]
         else:
@@ -281,13 +372,34 @@ def _element_type(tp: Any) -> Any:
 
 _BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
 
+_UNITS_HINT = "larger values could overflow; check the units, which are SI: bytes, FLOP, seconds"
 _HINTS = {
-    "utilization": "a node with no capacity left should be marked available: false",
-    "bandwidth": "to take a link down, set available: false",
+    ("utilization", "high"): "a node with no capacity left should be marked available: false",
+    ("bandwidth", "low"): "to take a link down, set available: false",
+    ("slo", "low"): "leave slo out for no latency bound",
 }
 
 
+def _range_hint(field: str, ctx: Mapping[str, Any]) -> str:
+    """The allowed range, and how to fix the value where that is obvious."""
+    parts = [f"allowed: {ctx['allowed']}"]
+    specific = _HINTS.get((field, ctx["side"]))
+    if specific:
+        parts.append(specific)
+    elif ctx["rule"] == f"<= {_num(MAX_NUMBER)}":
+        parts.append(_UNITS_HINT)
+    elif ctx["rule"].startswith("0 or"):
+        parts.append("use 0 if you mean none")
+    return "; ".join(parts)
+
+
+def _big_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30
+
+
 def _describe(value: Any) -> str:
+    if _big_int(value):
+        return f"an integer of {len(str(abs(value)))} digits"
     if isinstance(value, str):
         return f"the string {value!r}"
     if isinstance(value, bool):
@@ -324,13 +436,18 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> Issue:
         return Issue(path, f"unknown field {field!r}", hint)
     if kind == "missing":
         return Issue(path, "is required but missing")
+    if kind == "number_range":
+        ctx = err["ctx"]
+        shown = _describe(value) if _big_int(value) else repr(value)
+        return Issue(path, f"must be {ctx['rule']}, got {shown}", _range_hint(str(field), ctx))
     if kind in _BOUNDS:
-        bound = next(iter(err["ctx"].values()))
-        bound = int(bound) if float(bound).is_integer() else bound
-        hint = _HINTS.get(str(field)) if kind in ("less_than", "greater_than") else None
-        return Issue(path, f"must be {_BOUNDS[kind]} {bound}, got {value!r}", hint)
+        bound = _num(next(iter(err["ctx"].values())))
+        return Issue(path, f"must be {_BOUNDS[kind]} {bound}, got {value!r}")
     if kind == "finite_number":
         return Issue(path, f"must be a finite number, got {value!r}")
+    if kind in ("float_type", "float_parsing") and _big_int(value):
+        return Issue(path, f"must be a number <= {_num(MAX_NUMBER)}, got {_describe(value)}",
+                     _UNITS_HINT)
     if kind in ("float_type", "float_parsing"):
         return Issue(path, f"must be a number, got {_describe(value)}")
     if kind in ("int_type", "int_from_float", "int_parsing"):
@@ -494,7 +611,8 @@ def instance_json_schema() -> dict[str, Any]:
     schema["description"] = (
         "Instance file of placement_opt (SPEC section 3). Cross-record rules (ids exist "
         "and are unique, private_layers within the model, layer_times lengths) are "
-        "checked by placement_opt on load."
+        "checked by placement_opt on load. Numbers are 0 or within [1e-30, 1e30] "
+        "(docs/decisions.md, Ranges) so that nothing computed from them overflows."
     )
     return schema
 
