@@ -87,9 +87,9 @@ def candidates(problem: Problem, with_paths: bool | None = None,
         prune by SLO.  Default: when some workload has an SLO or a latency cap
         and the problem has at most 400 nodes.
     latency_cap
-        Optional extra per-workload latency limit, used like an SLO.  Solvers
-        derive it from an incumbent (see :func:`latency_caps`); pruning with it
-        keeps every solution at least as good as that incumbent.
+        Optional extra per-workload latency limit, used like an SLO (a caller
+        that derives it from an incumbent keeps every solution at least as
+        good as that incumbent).
     """
     p = problem
     f = p.flat
@@ -152,41 +152,6 @@ def _layered_paths(p: Problem, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
             t = tm(float(p.layer_output_bytes[f.global_layer[k]]))
             backward[k] = c[k] + np.min(t + backward[k + 1][None, :], axis=1)
     return forward, backward
-
-
-def latency_caps(problem: Problem, upper_bound: float, min_latency: np.ndarray, slack: float = 1e-7) -> np.ndarray:
-    """Per-workload latency above which no solution can beat ``upper_bound``.
-
-    Every objective term is >= 0 and ``T_w >= min_latency[w]``, so a solution
-    with objective <= ``upper_bound`` has, for each workload,
-    ``w_lat * (weight_w T_w + sum_{v != w} weight_v min_v) / sum weight
-    + w_max * max(T_w, max_v min_v) <= upper_bound``; solving for ``T_w`` gives
-    the cap.  ``upper_bound`` is loosened by ``slack`` (relative) so that ties
-    with the incumbent survive rounding.  ``inf`` where nothing follows.
-    """
-    p = problem
-    w_lat = float(p.objective_weights.get("latency", 0.0))
-    w_max = float(p.objective_weights.get("max_latency", 0.0))
-    n = p.num_workloads
-    caps = np.full(n, np.inf)
-    if not np.isfinite(upper_bound) or (w_lat <= 0 and w_max <= 0):
-        return caps
-    ub = upper_bound * (1 + slack) + 1e-12
-    weights = p.workload_weight
-    total = weights.sum()
-    base = w_lat * float(weights @ min_latency) / total if w_lat > 0 else 0.0
-    mlb = float(min_latency.max())
-    for w in range(n):
-        a = w_lat * weights[w] / total if w_lat > 0 else 0.0
-        c = base - a * min_latency[w]
-        if a > 0:
-            t1 = (ub - c - w_max * mlb) / a
-            if t1 <= mlb or w_max == 0:
-                caps[w] = t1
-                continue
-        if a + w_max > 0:
-            caps[w] = (ub - c) / (a + w_max)
-    return np.maximum(caps, min_latency)
 
 
 def transitions_estimate(cand: Candidates) -> int:

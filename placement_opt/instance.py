@@ -141,7 +141,9 @@ POSITIVE = Range(MIN_POSITIVE, MAX_NUMBER)
 Id = Annotated[StrictStr, Field(min_length=1)]
 NonNegative = Annotated[StrictFloat, AMOUNT]
 Positive = Annotated[StrictFloat, POSITIVE]
-Fraction = Annotated[StrictFloat, Range(0, 1, high_open=True)]
+#: A share in [0, 1) (background utilisation).
+FRACTION = Range(0, 1, high_open=True)
+Fraction = Annotated[StrictFloat, FRACTION]
 NonNegativeInt = Annotated[StrictInt, Range(0, MAX_INTEGER)]
 PositiveInt = Annotated[StrictInt, Range(1, MAX_INTEGER)]
 

@@ -47,7 +47,6 @@ EARTH_RADIUS = 6_371_008.8  #: m, mean Earth radius (IUGG)
 #: Wired link bandwidths, bytes/s.
 ETH_1G = 1 * GBIT_S
 ETH_10G = 10 * GBIT_S
-ETH_25G = 25 * GBIT_S
 ETH_100G = 100 * GBIT_S
 
 #: Default bandwidth of a Topology Zoo link whose speed the source does not give:
@@ -123,12 +122,6 @@ def radio_bandwidth_range(profile: str = "5g") -> tuple[float, float]:
     """Smallest and largest bandwidth (bytes/s) that :func:`sample_radio` can draw."""
     table = net5g_data()[_radio_profile(profile)[0]]
     return table[0] * MBIT_S, table[-1] * MBIT_S
-
-
-def radio_latency_range(profile: str = "5g") -> tuple[float, float]:
-    """Smallest and largest one-way latency (s) that :func:`sample_radio` can draw."""
-    table = net5g_data()[_radio_profile(profile)[1]]
-    return table[0] * MS / 2, table[-1] * MS / 2
 
 
 def sample_radio(rng: np.random.Generator, size: int, profile: str = "5g") -> tuple[np.ndarray, np.ndarray]:
@@ -251,9 +244,6 @@ class NetBuilder:
         self.nodes.append(record)
         return nid
 
-    def node(self, nid: str) -> dict[str, Any]:
-        return self.nodes[self._node_ids[nid]]
-
     def has_link(self, a: str, b: str) -> bool:
         return (a, b) in self._pairs or (b, a) in self._pairs
 
@@ -280,8 +270,6 @@ class NetBuilder:
         self.links.append(rec)
         return lid
 
-    def ids(self, prefix: str) -> list[str]:
-        return [n["id"] for n in self.nodes if n["id"].startswith(prefix)]
 
 
 def _hint(name: str, known) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Issue, TraceError, did_you_mean
-from .instance import write_atomically
+from .instance import AMOUNT, FRACTION, POSITIVE, Range, write_atomically
 
 if TYPE_CHECKING:  # pragma: no cover
     from .problem import Problem
@@ -48,14 +48,17 @@ ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
 }
 
 #: Allowed values per attribute (the instance schema's rules), as (text, test).
-VALUE_RULES: Mapping[str, tuple[str, Any]] = {
-    "utilization": ("in [0, 1)", lambda v: (v >= 0) & (v < 1)),
-    "flops": (">= 0", lambda v: v >= 0),
-    "memory": (">= 0", lambda v: v >= 0),
-    "bandwidth": ("> 0", lambda v: v > 0),
-    "latency": (">= 0", lambda v: v >= 0),
-    "rate": (">= 0", lambda v: v >= 0),
-    "available": ("0 or 1 (or true/false)", lambda v: (v == 0) | (v == 1)),
+#: The range of every attribute a trace may set: the instance file's own
+#: (:mod:`placement_opt.instance`), so a replayed value can never overflow
+#: where a loaded one could not.
+VALUE_RANGES: Mapping[str, Range] = {
+    "utilization": FRACTION,
+    "flops": AMOUNT,
+    "memory": AMOUNT,
+    "bandwidth": POSITIVE,
+    "latency": AMOUNT,
+    "rate": AMOUNT,
+    "available": Range(0, 1),
 }
 
 _VALUE_HINTS = {"bandwidth": "a link with no bandwidth is down: set its 'available' to 0 instead"}
@@ -524,14 +527,21 @@ def _check_events(ev: pd.DataFrame, labels: np.ndarray | None, problem: Problem 
         found.append((k, "attribute", f"{attr.iloc[k]!r} is not an attribute of a {kind.iloc[k]}",
                       _attribute_hint(kind.iloc[k], attr.iloc[k])))
 
-    for aname, (text, rule) in VALUE_RULES.items():
-        rows = ok_attr & (attr == aname).to_numpy() & ~skip
-        with np.errstate(invalid="ignore"):
-            good = np.isfinite(value) & rule(value)
-        for k in np.flatnonzero(rows & ~good)[:budget + 1]:
-            found.append((k, "value", f"{aname} {float(value[k])!r} must be {text}" +
-                          ("" if np.isfinite(value[k]) else " (NaN and infinities are refused)"),
-                          _VALUE_HINTS.get(aname) if np.isfinite(value[k]) else None))
+    for aname, allowed in VALUE_RANGES.items():
+        rows = np.flatnonzero(ok_attr & (attr == aname).to_numpy() & ~skip)
+        for k in rows.tolist():
+            x = float(value[k])
+            if not np.isfinite(x):
+                message = f"{aname} {x!r} must be finite (NaN and infinities are refused)"
+            elif aname == "available" and x not in (0.0, 1.0):
+                message = f"available {x!r} must be 0 or 1 (or true/false)"
+            elif (rule := allowed.violated(x)) is not None:
+                message = f"{aname} {x!r} must be {rule} (allowed: {allowed.text})"
+            else:
+                continue
+            found.append((k, "value", message, _VALUE_HINTS.get(aname) if np.isfinite(x) else None))
+            if len(found) > budget:
+                break
 
     for k in np.flatnonzero((ids == "").to_numpy())[:budget + 1]:
         found.append((k, "id", "id is empty", None))

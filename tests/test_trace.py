@@ -6,6 +6,8 @@ independently of ``placement_opt.tracegen``.
 
 from __future__ import annotations
 
+import re
+
 import math
 import time
 from pathlib import Path
@@ -118,8 +120,21 @@ def test_load_reports_every_bad_row_with_line_and_column(tmp_path):
     assert "line 3: kind: unknown kind 'nod' (did you mean 'node'?)" in text
     assert "unknown node 'mec9' (did you mean 'mec" in text
     assert "'bandwidth' is a link attribute" in text
-    assert "bandwidth 0.0 must be > 0" in text
+    assert "bandwidth 0.0 must be >= 1e-30 (allowed: [1e-30, 1e30])" in text
     assert "expected 5 fields, found 4" in text
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("link,dev0-sw,bandwidth,1e-300", "bandwidth 1e-300 must be >= 1e-30"),
+    ("workload,w0,rate,1e308", "rate 1e+308 must be <= 1e30"),
+    ("node,mec0,flops,1e-40", "flops 1e-40 must be 0 or >= 1e-30"),
+])
+def test_values_obey_the_instance_file_ranges(tmp_path, row, message):
+    """A trace may not set what an instance file could not hold: such values
+    would overflow in the replay (the instance's limits, docs/decisions.md)."""
+    path = _write(tmp_path, "time,kind,id,attribute,value\n" f"1,{row}\n")
+    with pytest.raises(TraceError, match=re.escape(message)):
+        load_trace(path, PROBLEM)
 
 
 def test_without_problem_ids_are_not_checked(tmp_path):

@@ -52,7 +52,7 @@ Parameters
     Always set (unless overridden): OR-Tools 9.15 has an open bug (issue
     #5293) in the inclusion-based presolve (``ProcessAtMostOneAndLinear``)
     that removes all optimal solutions of some linear 0/1 models, after which
-    CP-SAT "proves" a worse optimum.  ``tests/test_exact.py`` hit it on this
+    CP-SAT "proves" a worse optimum.  ``tests/exact/test_exact.py`` hit it on this
     model (memory seed 3: 0.6129 claimed optimal, true optimum 0.5912; the true
     optimum, given as a complete hint, is reported broken by presolve).  With
     the step off, 300 brute-force-checked instances agree; run times are
@@ -237,7 +237,7 @@ def _parameters(options: SolveOptions) -> tuple[dict[str, Any], dict[str, Any]]:
         # Work around OR-Tools issue #5293 (9.15): the inclusion-based presolve
         # (ProcessAtMostOneAndLinear) can remove every optimal solution and
         # CP-SAT then proves a wrong optimum.  It does so on this model (found
-        # by tests/test_exact.py); switching it off costs nothing measurable.
+        # by tests/exact/test_exact.py); switching it off costs nothing measurable.
         "presolve_inclusion_work_limit": 0,
     }
     own = options.params_as(CpsatParams)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -348,19 +348,3 @@ def load(models_yml: str | Path, device_types_yml: str | Path, devices_yml: str 
     """
     cluster = read_cluster(models_yml, device_types_yml, devices_yml, model, batch_size, dtype)
     return Problem.from_dict(cluster_to_data(cluster, rate), source=str(models_yml))
-
-
-def stage_times(cluster: PipeEdgeCluster, schedule: Sequence[tuple[str, int, int]]) -> list[float]:
-    """PipeEdge's time of every stage of ``schedule`` = ``[(host, first, last)]``
-    (1-based inclusive layers, stage order): ``max(compute, send to the next
-    host)``, compute only for the last stage."""
-    type_of = {h: t for t in cluster.types for h in cluster.hosts[t.name]}
-    out = []
-    for k, (host, first, last) in enumerate(schedule):
-        dev = type_of[host]
-        comp = sum(dev.time_s[first - 1:last])
-        if k + 1 < len(schedule):
-            bw = min(dev.bw_mbps, type_of[schedule[k + 1][0]].bw_mbps) * MBPS
-            comp = max(comp, cluster.bytes_out(last - 1) / bw)
-        out.append(comp)
-    return out
