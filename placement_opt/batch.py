@@ -27,7 +27,6 @@ import os
 import platform
 import signal
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError, Issue, PlacementOptError, SolverError
-from .instance import default_file_mode
+from .files import atomic_path
 from .problem import Problem, load_instance
 from .solution import SolveStatus
 
@@ -452,19 +451,8 @@ def _csv_cell(value: Any) -> str:
 
 
 def _write_atomically(table: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        _write_table(table, Path(tmp), path.suffix.lower())
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        _write_table(table, tmp, path.suffix.lower())
 
 
 def _write_table(table: pd.DataFrame, path: Path, suffix: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .errors import InputError, Issue
 from .evaluate import evaluate
-from .instance import write_atomically
+from .files import write_atomically
 from .problem import Problem, load_instance
 from .solution import Solution, SolveStatus, load_solution, save_solution
 

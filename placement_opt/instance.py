@@ -15,10 +15,8 @@ read.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
-import tempfile
 import types
 import typing
 from collections.abc import Mapping
@@ -576,28 +574,6 @@ def instance_to_data(inst: Instance) -> dict[str, Any]:
     return inst.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
-def default_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write text so that the file is either complete or untouched."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, default_file_mode())  # mkstemp creates 0600; give the usual umask-based mode
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def dump_data(data: Any, path: str | os.PathLike) -> str:
     """Serialise data as YAML for .yaml/.yml paths, JSON otherwise."""
     if Path(path).suffix.lower() in (".yaml", ".yml"):
@@ -619,5 +595,3 @@ def instance_json_schema() -> dict[str, Any]:
     return schema
 
 
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import InstanceError, Issue, SolutionError, did_you_mean, format_path
+from .files import write_atomically
 from .instance import (
     Instance,
     Link,
@@ -32,7 +33,6 @@ from .instance import (
     instance_to_data,
     parse_instance,
     read_data_file,
-    write_atomically,
 )
 from .routing import Routes, compute_routes
 

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .errors import Issue, SolutionError, did_you_mean, format_path
-from .instance import read_data_file, write_atomically
+from .files import write_atomically
+from .instance import read_data_file
 from .segments import runs
 
 

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import Issue, TraceError, did_you_mean
-from .instance import AMOUNT, FRACTION, POSITIVE, Range, write_atomically
+from .files import write_atomically
+from .instance import AMOUNT, FRACTION, POSITIVE, Range
 
 if TYPE_CHECKING:  # pragma: no cover
     from .problem import Problem

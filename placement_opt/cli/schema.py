@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ..instance import instance_json_schema, write_atomically
+from ..files import write_atomically
+from ..instance import instance_json_schema
 from .common import app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -20,12 +20,12 @@ def solve_cmd(
     instance: Annotated[Path, typer.Argument(help="instance file")],
     solver: Annotated[str, typer.Option(help="solver name (see list-solvers)")] = "milp",
     time_limit: Annotated[float, typer.Option("--time-limit", help="seconds")] = 60.0,
-    gap: Annotated[Optional[float], typer.Option(help="relative gap to stop at")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="solver threads")] = None,
+    gap: Annotated[float | None, typer.Option(help="relative gap to stop at")] = None,
+    threads: Annotated[int | None, typer.Option(help="solver threads")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    warm_start: Annotated[Optional[Path], typer.Option("--warm-start", help="solution file to start from")] = None,
-    previous: Annotated[Optional[Path], typer.Option(help="previous solution (migration term)")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the solution here")] = None,
+    warm_start: Annotated[Path | None, typer.Option("--warm-start", help="solution file to start from")] = None,
+    previous: Annotated[Path | None, typer.Option(help="previous solution (migration term)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the solution here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     log: Annotated[bool, typer.Option(help="show the solver log")] = False,
 ) -> None:
