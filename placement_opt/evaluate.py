@@ -7,8 +7,8 @@ in about a millisecond (see ``benchmarks/evaluator.py``).
 
 Feasibility uses a relative tolerance of ``FEASIBILITY_RTOL`` (1e-9,
 :mod:`placement_opt.tolerance`): a load of ``limit * (1 + 1e-9)`` still counts as
-within ``limit``, so that rounding in the last bits never flips an answer.  Utilisations are reported as the quantities the
-spec caps: node utilisation is ``sum_w rate_w * sum c_{l,i}`` (a fraction of the
+within ``limit``, so that rounding in the last bits never flips an answer.
+Utilisations are reported as the quantities the spec caps: node utilisation is ``sum_w rate_w * sum c_{l,i}`` (a fraction of the
 node's effective compute ``F_i``), link utilisation is bytes/s over bandwidth.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from . import segments
 from .instance import OBJECTIVE_TERMS
 from .problem import Problem
-from .segments import starts as segment_starts_of
 from .solution import Solution
 from .tolerance import FEASIBILITY_RTOL, exceeds  # noqa: F401  (FEASIBILITY_RTOL: re-exported for older imports)
 
@@ -351,12 +351,12 @@ def _violations(p, x, comp, t_src, t_dst, no_route, latency, node_util, memory, 
     for w in np.flatnonzero(exceeds(latency, slo)):
         out.append(Violation("slo", float(latency[w]), float(slo[w]), float(latency[w] - slo[w]), workload=wids[w]))
 
-    starts = segment_starts(p, x)
-    segments = np.bincount(w_of[starts], minlength=p.num_workloads)
+    starts = segments.starts(x, w_of)
+    count_of = np.bincount(w_of[starts], minlength=p.num_workloads)
     limit = p.workload_max_segments
-    for w in np.flatnonzero(segments > limit):
-        out.append(Violation("max_segments", float(segments[w]), float(limit[w]),
-                             float(segments[w] - limit[w]), workload=wids[w]))
+    for w in np.flatnonzero(count_of > limit):
+        out.append(Violation("max_segments", float(count_of[w]), float(limit[w]),
+                             float(count_of[w] - limit[w]), workload=wids[w]))
     if p.one_segment_per_node:
         n = p.num_nodes
         pair, count = np.unique(w_of[starts] * n + x[starts], return_counts=True)
@@ -365,8 +365,3 @@ def _violations(p, x, comp, t_src, t_dst, no_route, latency, node_util, memory, 
             out.append(Violation("one_segment_per_node", float(c), 1.0, float(c - 1),
                                  workload=wids[w], node=nids[i]))
     return out
-
-
-def segment_starts(problem: Problem, x: np.ndarray) -> np.ndarray:
-    """Mask of flat positions that start a segment."""
-    return segment_starts_of(x, problem.flat.workload)
