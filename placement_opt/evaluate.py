@@ -8,8 +8,9 @@ in about a millisecond (see ``benchmarks/evaluator.py``).
 Feasibility uses a relative tolerance of ``FEASIBILITY_RTOL`` (1e-9,
 :mod:`placement_opt.tolerance`): a load of ``limit * (1 + 1e-9)`` still counts as
 within ``limit``, so that rounding in the last bits never flips an answer.
-Utilisations are reported as the quantities the spec caps: node utilisation is ``sum_w rate_w * sum c_{l,i}`` (a fraction of the
-node's effective compute ``F_i``), link utilisation is bytes/s over bandwidth.
+Utilisations are reported as the quantities the spec caps: node utilisation is
+``sum_w rate_w * sum c_{l,i}`` (a fraction of the node's effective compute
+``F_i``), link utilisation is bytes/s over bandwidth.
 """
 
 from __future__ import annotations
