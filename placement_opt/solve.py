@@ -56,7 +56,10 @@ def solve(
     threads
         Worker threads inside the solver (None: the solver's default).
     seed
-        Random seed; the same seed gives the same answer.
+        Random seed.  The same instance and seed give the same answer on any
+        machine (float comparisons use the tolerances of
+        :mod:`placement_opt.tolerance`), except where ``time_limit`` cuts a
+        search short, and for ``cpsat`` with several threads.
     warm_start
         A solution or assignment to start from (a hint for exact solvers).
     previous

@@ -371,3 +371,15 @@ def test_cli_validate_refuses_an_overflowing_value(tmp_path, hand_data):
     assert proc.returncode == 2
     assert f"{path}: nodes[3].flops: must be 0 or >= 1e-30, got 1e-300 (allowed: 0 or [1e-30, 1e30]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("section", "field", "value"), [
+    ("workloads", "split", True), ("workloads", "max_paths", 2), ("workloads", "admission", "partial"),
+    ("models", "capacity", {"t4": [1.0]}),
+])
+def test_spec_section_8_fields_are_refused_as_not_supported_yet(hand_data, section, field, value):
+    """SPEC 8 is not implemented: its fields must not be silently ignored, and
+    the message says why (docs/decisions.md)."""
+    hand_data[section][0][field] = value
+    with pytest.raises(po.InstanceError, match=rf"{section}\[0\]\.{field}: '{field}' belongs to split workloads"):
+        po.Problem.from_dict(hand_data, "x.json")
