@@ -23,7 +23,7 @@ from .errors import (
 from .evaluate import Evaluation, Violation, evaluate
 from .instance import OBJECTIVE_TERMS, Instance, instance_json_schema
 from .problem import Problem, load_instance, save_instance
-from .replay import ReplayResult, replay  # the function shadows the module, as solve does
+from .replay import ReplayOptions, ReplayResult, replay  # replay() shadows its module, as solve does
 from .solution import Segment, Solution, SolveStatus, load_solution, save_solution
 from .solve import list_solvers, register_solver, solve, solver_info  # solve() shadows its module, as in PyVRP
 from .trace import Trace, load_trace
@@ -38,6 +38,7 @@ __all__ = [
     "Issue",
     "PlacementOptError",
     "Problem",
+    "ReplayOptions",
     "ReplayResult",
     "Segment",
     "Solution",

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ..errors import InputError, SolverError
+from ..replay import DEFAULT_THRESHOLD, DEFAULT_TIME_LIMIT, MODES, POLICIES, ReplayOptions, replay
 from .common import app, console, fail, load_problem
 
 
@@ -37,6 +38,10 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+def _one_of(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def _seconds(x: float) -> str:
     return "-" if x is None or not math.isfinite(x) else f"{x * 1e3:.6g} ms"
 
@@ -45,34 +50,34 @@ def _seconds(x: float) -> str:
 def replay_cmd(
     instance: Annotated[Path, typer.Argument(help="instance file")],
     trace: Annotated[Path, typer.Argument(help="trace CSV: time,kind,id,attribute,value")],
-    policy: Annotated[str, typer.Option(help="static, periodic, reactive or oracle")] = "static",
+    policy: Annotated[str, typer.Option(help=_one_of(POLICIES))] = "static",
     solver: Annotated[str, typer.Option(help="solver for the initial plan and re-plans")] = "local-search",
-    mode: Annotated[str, typer.Option(help="migrate (keep cut points) or resplit")] = "resplit",
-    interval: Annotated[Optional[float], typer.Option(help="re-plan period for periodic, s")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="reactive: relative degradation")] = None,
-    horizon: Annotated[Optional[float], typer.Option(help="end of the replay, s (default: trace end)")] = None,
-    initial: Annotated[Optional[Path], typer.Option(help="solution file: the plan at time 0")] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="solver seconds per decision")] = 10.0,
-    budget: Annotated[Optional[float], typer.Option(help="wall-clock seconds for the whole replay")] = None,
+    mode: Annotated[str, typer.Option(help=f"{_one_of(MODES)} (migrate keeps the cut points)")] = "resplit",
+    interval: Annotated[float | None, typer.Option(help="re-plan period for periodic, s")] = None,
+    threshold: Annotated[float, typer.Option(help="reactive: relative degradation")] = DEFAULT_THRESHOLD,
+    horizon: Annotated[float | None, typer.Option(help="end of the replay, s (default: trace end)")] = None,
+    initial: Annotated[Path | None, typer.Option(help="solution file: the plan at time 0")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="solver seconds per decision")] = DEFAULT_TIME_LIMIT,
+    budget: Annotated[float | None, typer.Option(help="wall-clock seconds for the whole replay")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="timeline CSV to write")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="timeline CSV to write")] = None,
     utilization_output: Annotated[
-        Optional[Path], typer.Option("--utilization-output", help="utilisation CSV to write")] = None,
+        Path | None, typer.Option("--utilization-output", help="utilisation CSV to write")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Replay a plan against a trace, re-planning as the policy says."""
-    from ..instance import write_atomically
-    from ..replay import replay
+    from ..files import write_atomically
     from ..solution import load_solution
     from ..trace import load_trace
 
     problem = load_problem(instance)
     try:
-        events = load_trace(trace, problem)
         plan = load_solution(initial) if initial else None
-        result = replay(problem, events, policy=policy, solver=solver, mode=mode, interval=interval,
-                        threshold=threshold, initial=plan, horizon=horizon, seed=seed,
-                        time_limit=time_limit, budget=budget, progress=progress)
+        options = ReplayOptions(policy=policy, solver=solver, mode=mode, interval=interval, threshold=threshold,
+                                initial=plan, horizon=horizon, seed=seed, time_limit=time_limit, budget=budget,
+                                progress=progress)  # checked before the trace is read
+        events = load_trace(trace, problem)
+        result = replay(problem, events, options=options)
     except (InputError, SolverError, ValueError) as exc:
         fail(str(exc))
     if output:

@@ -12,8 +12,19 @@ import pytest
 from typer.testing import CliRunner
 
 from placement_opt import Problem, evaluate
-from placement_opt.errors import TraceError
-from placement_opt.replay import coarsen, replay, segments_of, weighted_quantile
+from placement_opt.errors import SolverError, TraceError
+from placement_opt.replay import (
+    DEFAULT_THRESHOLD,
+    POLICIES,
+    POLICY_CLASSES,
+    Policy,
+    ReplayOptions,
+    coarsen,
+    replay,
+    segments_of,
+    weighted_quantile,
+)
+from placement_opt.replay.policies import REACTIVE_RETRY, Oracle, Periodic, Reactive, Static
 from placement_opt.trace import Trace
 
 # --------------------------------------------------------------------------- #
@@ -114,7 +125,8 @@ def test_incremental_snapshot_matches_a_validated_rebuild(hand):
     snaps.advance(0.0)
     _ = snaps.problem.routes, snaps.problem.compute_time, snaps.problem.flat  # fill the caches
     snaps.advance(9.0)
-    rebuilt = hand.replace(nodes={"B": {"utilization": 0.5}}, links={"A-B": {"bandwidth": 5e5}, "B-C": {"latency": 0.5}},
+    rebuilt = hand.replace(nodes={"B": {"utilization": 0.5}},
+                           links={"A-B": {"bandwidth": 5e5}, "B-C": {"latency": 0.5}},
                            workloads={"w1": {"rate": 3.0}})
     got, want = snaps.problem, rebuilt
     for name in ("compute_time", "effective_flops", "workload_rate", "link_bandwidth"):
@@ -332,7 +344,7 @@ def test_migrate_mode_keeps_cut_points():
     problem = generate("smart-city", seed=0, size="s")
     n_layers = len(problem.models[0].layers)
     cut = n_layers // 2
-    initial = {w: ("mec-1",) * cut + ("mec-2",) * (n_layers - cut) for w in problem.workload_ids}
+    initial = dict.fromkeys(problem.workload_ids, ("mec-1",) * cut + ("mec-2",) * (n_layers - cut))
     trace = Trace.from_records([(10.0, "node", "mec-1", "available", 0.0),
                                 (30.0, "node", "mec-2", "available", 0.0)])
     result = replay(problem, trace, policy="reactive", mode="migrate", initial=initial, horizon=50.0, time_limit=5)
@@ -403,6 +415,188 @@ def test_weighted_quantile():
     assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 8.0]), 0.95) == 3.0
     assert weighted_quantile(np.array([1.0, 2.0, 3.0]), np.array([10.0, 1.0, 0.0]), 0.9) == 1.0
     assert math.isnan(weighted_quantile(np.array([1.0]), np.array([0.0]), 0.5))
+
+
+# --------------------------------------------------------------------------- #
+# policy objects, chosen by name from one table
+# --------------------------------------------------------------------------- #
+
+
+def test_policy_table_picks_one_class_per_name():
+    assert POLICIES == ("static", "periodic", "reactive", "oracle") == tuple(POLICY_CLASSES)
+    expected = {"static": Static, "periodic": Periodic, "reactive": Reactive, "oracle": Oracle}
+    for name, cls in expected.items():
+        options = ReplayOptions(policy=name, interval=4.0, threshold=0.5, initial=ON_B)
+        first, second = options.make_policy(), options.make_policy()
+        assert type(first) is cls
+        assert first is not second  # a fresh object per replay: policies may keep state
+    assert ReplayOptions(policy="periodic", interval=4.0).make_policy() == Periodic(4.0)
+    assert ReplayOptions(policy="reactive", threshold=0.5).make_policy() == Reactive(0.5)
+    assert ReplayOptions(policy="reactive").make_policy().threshold == DEFAULT_THRESHOLD == 0.2
+
+
+def test_periodic_ticks_and_static_never():
+    periodic = Periodic(4.0)
+    # the next tick after t, with ticks within 1e-9 (relative) of t counted as t
+    assert [periodic.next_decision(t) for t in (0.0, 3.0, 4.0, 4.0 - 1e-12, 5.0)] == [4.0, 4.0, 8.0, 8.0, 8.0]
+    assert [periodic.trigger(t, [], None) for t in (4.0, 6.0, 8.0 + 1e-12)] == ["periodic", None, "periodic"]
+    assert Static().next_decision(0.0) == math.inf and Static().trigger(5.0, [], None) is None
+    assert not Static.replans and Periodic.replans and Reactive.replans and Oracle.replans
+
+
+class FakeState:
+    """A ReplayState whose latest plan has the given violations and objective."""
+
+    def __init__(self, kinds=(), objective=1.0, servable=(0,), relaxed=False, planned_at=0.0):
+        self.evaluation = type("Ev", (), {"violations": [type("V", (), {"kind": k}) for k in kinds],
+                                          "objective": objective})
+        self._servable = list(servable)
+        self.relaxed, self.planned_at, self.plan_objective = relaxed, planned_at, 1.0
+
+    def latest_evaluation(self):
+        return self.evaluation
+
+    def servable(self):
+        return list(self._servable)
+
+    def is_event_time(self, t):
+        return t in (3.0, 7.0)
+
+
+def test_reactive_reasons_and_threshold():
+    policy = Reactive(threshold=0.2)
+    assert policy.trigger(5.0, [], FakeState(kinds=("memory", "slo"))) == "reactive:infeasible"
+    assert policy.trigger(5.0, [], FakeState(kinds=("slo",))) == "reactive:slo"
+    # objective 1.2 = (1 + threshold) * plan objective: not above it (1e-9 tolerance)
+    assert policy.trigger(5.0, [], FakeState(objective=1.2)) is None
+    assert policy.trigger(5.0, [], FakeState(objective=1.2 * (1 + 1e-8))) == "reactive:degraded"
+    # after a best-effort plan at 10, SLO misses are ignored for REACTIVE_RETRY seconds
+    relaxed = FakeState(kinds=("slo",), relaxed=True, planned_at=10.0)
+    assert policy.trigger(10.0 + REACTIVE_RETRY - 1, [], relaxed) is None
+    assert policy.trigger(10.0 + REACTIVE_RETRY, [], relaxed) == "reactive:slo"
+
+
+def test_reactive_waits_after_a_failed_replan():
+    policy = Reactive(threshold=0.2)
+    broken = FakeState(kinds=("memory",), servable=(0,))
+    policy.replan_failed(10.0, broken)
+    assert policy.failed_at == 10.0 and policy.failed_servable == [0]
+    assert policy.trigger(20.0, [], broken) is None  # nothing changed: wait
+    assert policy.trigger(20.0, [("link", "A-B", True)], broken) is None  # a link recovery is not enough
+    assert policy.trigger(20.0, [("node", "B", False)], broken) is None  # nor a failure
+    assert policy.trigger(20.0, [("node", "B", True)], broken) == "reactive:infeasible"  # a node is back
+    assert policy.trigger(20.0, [], FakeState(kinds=("memory",), servable=(0, 1))) == "reactive:infeasible"
+    assert policy.trigger(10.0 + REACTIVE_RETRY, [], broken) == "reactive:infeasible"  # waited long enough
+
+
+def test_oracle_replans_at_event_times_only():
+    assert [Oracle().trigger(t, [], FakeState()) for t in (3.0, 4.0, 7.0)] == ["oracle", None, "oracle"]
+
+
+def test_a_new_policy_is_one_class_and_one_table_entry(hand, monkeypatch):
+    class AfterFive(Policy):
+        """Re-plans at event times after 5 s, and at t = 12 (a decision point of its own)."""
+
+        def next_decision(self, t):
+            return 12.0 if t < 12.0 else math.inf
+
+        def trigger(self, t, flips, state):
+            return "after-five" if t > 5.0 and (state.is_event_time(t) or t == 12.0) else None
+
+    monkeypatch.setitem(POLICY_CLASSES, "after-five", AfterFive)
+    trace = Trace.from_records([(3.0, "node", "C", "utilization", 0.1), (7.0, "node", "C", "utilization", 0.2)])
+    result = replay(hand, trace, policy="after-five", solver="brute-force", initial=ON_B, horizon=20.0)
+    replans = result.events[result.events["event"] == "replan"]
+    assert replans["time"].tolist() == [7.0, 12.0] and set(replans["id"]) == {"after-five"}
+    assert sorted(result.timeline["time"].unique()) == [0.0, 3.0, 7.0, 12.0]
+    with pytest.raises(ValueError, match="unknown policy 'after-six'.*after-five"):
+        ReplayOptions(policy="after-six")
+
+
+# --------------------------------------------------------------------------- #
+# ReplayOptions: every setting, checked in one place
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"policy": "sometimes"}, "unknown policy 'sometimes': one of static, periodic, reactive, oracle"),
+    ({"mode": "teleport"}, "unknown mode 'teleport': one of migrate, resplit"),
+    ({"policy": "periodic"}, "policy 'periodic' needs interval"),
+    ({"interval": 0.0}, "interval must be a finite number of seconds > 0"),
+    ({"interval": math.inf}, "interval must be"),
+    ({"threshold": -1.0}, "threshold must be a number >= 0"),
+    ({"threshold": math.nan}, "threshold must be"),
+    ({"horizon": -5.0}, "horizon must be a finite number of seconds >= 0"),
+    ({"horizon": "soon"}, "horizon must be"),
+    ({"migration_weight": -1.0}, "migration_weight must be a finite number >= 0"),
+    ({"migration_weight": math.inf}, "migration_weight must be"),
+    ({"time_limit": 0.0}, "time_limit must be a number of seconds > 0"),
+    ({"budget": -1.0}, "budget must be a number of seconds >= 0"),
+    ({"solver_options": ["limit"]}, "solver_options must be a mapping"),
+    ({"policy": "reactive", "solver": "brute-force", "solver_options": {"seed": 1}}, "cannot set 'seed'"),
+])
+def test_options_refuse_bad_settings(settings, words):
+    with pytest.raises(ValueError, match=words.replace("(", r"\(")):
+        ReplayOptions(**({"initial": ON_B} | settings))
+
+
+def test_options_check_the_solver_and_its_options_when_it_will_run():
+    with pytest.raises(SolverError, match="unknown solver 'local-serch' .*did you mean 'local-search'"):
+        ReplayOptions(solver="local-serch")  # no initial plan: the solver makes it
+    with pytest.raises(SolverError, match="unknown solver 'nope'"):
+        ReplayOptions(policy="reactive", solver="nope", initial=ON_B)
+    with pytest.raises(SolverError, match="no option 'max_pases' .*did you mean 'max_passes'"):
+        ReplayOptions(policy="oracle", solver_options={"max_pases": 3}, initial=ON_B)
+    with pytest.raises(SolverError, match="option 'limit'"):
+        ReplayOptions(solver="brute-force", solver_options={"limit": "many"})
+    # static with an initial plan never calls the solver, so its name is not checked
+    assert ReplayOptions(policy="static", solver="nope", initial=ON_B).solver == "nope"
+    # solve()'s common options are not solver parameters, and pass
+    ok = ReplayOptions(solver="brute-force", solver_options={"threads": 1, "limit": 10})
+    assert dict(ok.solver_options) == {"threads": 1, "limit": 10}
+
+
+def test_options_normalise_and_are_frozen():
+    given = {"limit": 10}
+    options = ReplayOptions(solver="brute-force", threshold=1, seed=3.0, horizon=5, solver_options=given,
+                            progress=0)
+    assert options.threshold == 1.0 and isinstance(options.threshold, float)
+    assert options.seed == 3 and isinstance(options.seed, int)
+    assert options.horizon == 5.0 and isinstance(options.horizon, float)
+    assert options.progress is False
+    given["limit"] = 99  # the options hold their own read-only copy
+    assert options.solver_options["limit"] == 10
+    with pytest.raises(TypeError):
+        options.solver_options["limit"] = 1  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        options.policy = "oracle"  # type: ignore[misc]
+    assert ReplayOptions(mode="migrate").keeps_cut_points and not ReplayOptions().keeps_cut_points
+
+
+def test_options_horizon_for_a_trace():
+    events = [(2.0, "node", "B", "utilization", 0.1), (9.0, "node", "B", "utilization", 0.2)]
+    assert ReplayOptions(initial=ON_B).horizon_for(Trace.from_records(events)) == 9.0  # last event
+    assert ReplayOptions(initial=ON_B).horizon_for(Trace.from_records(events, end=30.0)) == 30.0  # trace end
+    assert ReplayOptions(initial=ON_B, horizon=4).horizon_for(Trace.from_records(events, end=30.0)) == 4.0
+    assert ReplayOptions(initial=ON_B).horizon_for(Trace.from_records([])) == 0.0
+
+
+def test_replay_takes_options_or_settings_not_both(hand):
+    trace = Trace.from_records([(10.0, "node", "B", "utilization", 0.9)])
+    settings = {"policy": "reactive", "solver": "brute-force", "initial": ON_B, "horizon": 20.0}
+    by_settings = replay(hand, trace, **settings)
+    by_options = replay(hand, trace, options=ReplayOptions(**settings))
+    pd.testing.assert_frame_equal(by_options.timeline, by_settings.timeline)
+    pd.testing.assert_frame_equal(by_options.events, by_settings.events)
+    pd.testing.assert_frame_equal(by_options.migrations, by_settings.migrations)
+    assert by_options.summary["replans"] == by_settings.summary["replans"] == 1
+    options = ReplayOptions(**settings)
+    with pytest.raises(TypeError, match="either options= or individual settings.*got policy"):
+        replay(hand, trace, policy="static", options=options)  # even a default value is refused
+    with pytest.raises(TypeError, match="got policy, solver"):
+        replay(hand, trace, "reactive", "brute-force", options=options)
+    with pytest.raises(TypeError, match="got budget"):
+        replay(hand, trace, budget=None, options=options)
 
 
 # --------------------------------------------------------------------------- #
@@ -488,3 +682,33 @@ def test_cli_bad_instance_and_option_exit_2(tmp_path):
     assert res.exit_code == 2
     res = CliRunner().invoke(app, ["replay", str(inst), str(trace), "--solver", "nope"])
     assert res.exit_code == 2
+
+
+@pytest.mark.parametrize("option, words", [
+    (["--policy", "sometimes"], "unknown policy"),
+    (["--policy", "periodic", "--interval", "-3"], "interval must be"),
+    (["--time-limit", "0"], "time_limit must be"),
+    (["--budget", "-1"], "budget must be"),
+    (["--policy", "reactive", "--solver", "local-serch"], "did you mean 'local-search'"),
+])
+def test_cli_bad_replay_options_exit_2_before_reading_the_trace(tmp_path, option, words):
+    from placement_opt.cli import app
+
+    inst, trace = _write(tmp_path, hand_data(), "not,a,trace\n")  # never read: the options fail first
+    res = CliRunner().invoke(app, ["replay", str(inst), str(trace), *option])
+    assert res.exit_code == 2
+    assert words in " ".join(res.output.split()) and "Traceback" not in res.output
+
+
+def test_cli_defaults_and_choices_are_the_replay_ones():
+    import inspect
+
+    from placement_opt.cli import app
+    from placement_opt.cli.replay import replay_cmd
+    from placement_opt.replay import DEFAULT_TIME_LIMIT
+
+    params = inspect.signature(replay_cmd).parameters
+    assert params["threshold"].default == DEFAULT_THRESHOLD
+    assert params["time_limit"].default == DEFAULT_TIME_LIMIT
+    help_text = " ".join(CliRunner().invoke(app, ["replay", "--help"]).output.replace("│", " ").split())
+    assert "static, periodic, reactive or oracle" in help_text and "migrate or resplit" in help_text
