@@ -26,7 +26,7 @@ from . import segments
 from .instance import OBJECTIVE_TERMS
 from .problem import Problem
 from .solution import Solution
-from .tolerance import FEASIBILITY_RTOL, exceeds  # noqa: F401  (FEASIBILITY_RTOL: re-exported for older imports)
+from .tolerance import exceeds
 
 #: Violation kinds, in the order they are reported.
 VIOLATION_KINDS = (
@@ -281,9 +281,9 @@ def evaluate_array(problem: Problem, x: np.ndarray, previous_keys: np.ndarray | 
         fresh = ~np.isin(keys, previous_keys, assume_unique=True)
         terms["migration"] = float(p.layer_param_bytes[key_layer[fresh]].sum())
     objective = 0.0
-    for term, weight in p.objective_weights.items():
-        if weight:
-            objective += weight * terms.get(term, 0.0)
+    for term, coef in p.objective_weights.items():
+        if coef:
+            objective += coef * terms.get(term, 0.0)
 
     violations = _violations(p, x, comp, t_src, t_dst, moves & ~routed, latency, node_util, memory, link_load)
     ids = p.node_ids

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, Self
 
-from ..evaluate import FEASIBILITY_RTOL, Evaluation
+from ..evaluate import Evaluation
+from ..tolerance import exceeds
 from .snapshots import Flip
 
 #: After a re-plan finds no feasible plan, ``reactive`` waits this long (simulated
@@ -185,7 +186,7 @@ class Reactive(Policy):
             return "reactive:infeasible"
         if "slo" in kinds and not (state.relaxed and t - state.planned_at < self.retry):
             return "reactive:slo"
-        if ev.objective > (1 + self.threshold) * state.plan_objective * (1 + FEASIBILITY_RTOL):
+        if exceeds(ev.objective, (1 + self.threshold) * state.plan_objective):
             return "reactive:degraded"
         return None
 

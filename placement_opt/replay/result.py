@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..evaluate import FEASIBILITY_RTOL, evaluate_array
+from ..evaluate import evaluate_array
 from ..problem import Problem
 from ..solution import Solution, SolveStatus
+from ..tolerance import exceeds
 from .loads import Load
 from .options import ReplayOptions
 
@@ -105,7 +106,7 @@ class Recorder:
         up = ~bad_node & np.isfinite(latency)
         latency = np.where(up, latency, np.inf)
         slo = p.workload_slo
-        slo_ok = up & ~(latency > slo + FEASIBILITY_RTOL * slo)
+        slo_ok = up & ~exceeds(latency, slo)
         self.rows.append((t, latency, up, slo_ok))
         link_util = ev.arrays["link_load"] / p.link_bandwidth if p.num_links else np.zeros(0)
         self.util_rows.append((t, ev.arrays["node_utilization"].copy(), link_util))
