@@ -34,7 +34,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def print_rows(rows: list[Row]) -> None:
-    print(f"{'device':10} {'model':12} {'mode':8} {'tokens':>6} {'measured ms':>11} {'predicted ms':>12} {'rel err':>8}")
+    print(f"{'device':10} {'model':12} {'mode':8} {'tokens':>6} "
+          f"{'measured ms':>11} {'predicted ms':>12} {'rel err':>8}")
     for r in rows:
         p = r.point
         print(
@@ -77,7 +78,8 @@ def print_summary(rows: list[Row], compare: dict[tuple[str, str], float] | None)
     counts = Counter((r.point.device, r.point.mode) for r in usable)
     for key, value in sorted(mape(usable).items()):
         spec = device(key[0])
-        line = f"{key[0]:10} {key[1]:10} {counts[key]:6d} {spec.efficiency:10.3f} {spec.mem_efficiency:7.3f} {value:7.1f}"
+        line = (f"{key[0]:10} {key[1]:10} {counts[key]:6d} "
+                f"{spec.efficiency:10.3f} {spec.mem_efficiency:7.3f} {value:7.1f}")
         print(line + (f" {compare[key]:13.1f}" if compare else ""))
 
 

@@ -84,7 +84,8 @@ def synthetic_trace(problem: Problem, duration: float, resolution: float, seed: 
     rows = []
     for t in np.arange(resolution, duration, resolution):
         for link in radio:
-            rows.append((float(t), "link", link.resolved_id, "bandwidth", float(link.bandwidth * rng.lognormal(0, 0.3))))
+            bandwidth = float(link.bandwidth * rng.lognormal(0, 0.3))
+            rows.append((float(t), "link", link.resolved_id, "bandwidth", bandwidth))
         if int(t) % 60 == 0:
             for node in servers:
                 rows.append((float(t), "node", node.id, "utilization", float(rng.uniform(0, 0.5))))
@@ -94,8 +95,9 @@ def synthetic_trace(problem: Problem, duration: float, resolution: float, seed: 
 def row(family: str, trace_label: str, result: ReplayResult, wall: float) -> tuple[str, ...]:
     s = result.summary
     return (family, trace_label, s["policy"], s["mode"] if s["policy"] != "static" else "-", s["solver"],
-            f"{s['downtime']:.0f}", f"{s['slo_miss_time']:.0f}", f"{s['slo_late_time']:.0f}", f"{1e3 * s['mean_latency']:.2f}",
-            f"{1e3 * s['p95_latency']:.2f}", str(s["replans"]), f"{s['bytes_migrated'] / 1e9:.2f}",
+            f"{s['downtime']:.0f}", f"{s['slo_miss_time']:.0f}", f"{s['slo_late_time']:.0f}",
+            f"{1e3 * s['mean_latency']:.2f}", f"{1e3 * s['p95_latency']:.2f}", str(s["replans"]),
+            f"{s['bytes_migrated'] / 1e9:.2f}",
             f"{s['decision_time_mean']:.2f}/{s['decision_time_max']:.2f}", f"{wall:.1f}")
 
 

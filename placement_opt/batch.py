@@ -28,7 +28,7 @@ import platform
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,22 +388,22 @@ class ResultWriter:
         self._dirty = False
         self._last_rewrite = -math.inf
         if path is not None and path.suffix.lower() == ".csv":
-            self._prepare_csv()
+            self._prepare_csv(path)
 
-    def _prepare_csv(self) -> None:
-        if self.path.exists() and self.path.stat().st_size > 0 and self._csv_header() == self.columns:
-            self._truncate_partial_line()
+    def _prepare_csv(self, path: Path) -> None:
+        if path.exists() and path.stat().st_size > 0 and self._csv_header(path) == self.columns:
+            self._truncate_partial_line(path)
         else:  # new file, or older columns: rewrite in the current layout
-            self._rewrite()
+            self._rewrite(path)
 
-    def _csv_header(self) -> list[str]:
-        with open(self.path, newline="", encoding="utf-8") as fh:
+    def _csv_header(self, path: Path) -> list[str]:
+        with open(path, newline="", encoding="utf-8") as fh:
             return next(csv.reader(fh), [])
 
-    def _truncate_partial_line(self) -> None:
-        data = self.path.read_bytes()
+    def _truncate_partial_line(self, path: Path) -> None:
+        data = path.read_bytes()
         if not data.endswith(b"\n"):
-            with open(self.path, "r+b") as fh:
+            with open(path, "r+b") as fh:
                 fh.truncate(data.rfind(b"\n") + 1)
 
     def add(self, row: dict[str, Any]) -> None:
@@ -412,16 +412,16 @@ class ResultWriter:
         if self.path is None:
             return
         if self.path.suffix.lower() == ".csv":
-            self._append_csv(row)
+            self._append_csv(self.path, row)
         else:
             self._dirty = True
             if time.monotonic() - self._last_rewrite >= REWRITE_INTERVAL:
                 self.flush()
 
-    def _append_csv(self, row: dict[str, Any]) -> None:
+    def _append_csv(self, path: Path, row: dict[str, Any]) -> None:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow([_csv_cell(row.get(c)) for c in self.columns])
-        with open(self.path, "a", encoding="utf-8", newline="") as fh:
+        with open(path, "a", encoding="utf-8", newline="") as fh:
             fh.write(buffer.getvalue())
             fh.flush()
             os.fsync(fh.fileno())
@@ -429,12 +429,12 @@ class ResultWriter:
     def flush(self) -> None:
         """Rewrite a Parquet/JSON output if rows were added since the last write."""
         if self.path is not None and self._dirty:
-            self._rewrite()
+            self._rewrite(self.path)
 
-    def _rewrite(self) -> None:
+    def _rewrite(self, path: Path) -> None:
         table = normalise(pd.DataFrame.from_records(self.rows, columns=self.columns or list(COLUMNS)))
         self.columns = list(table.columns)
-        _write_atomically(table, self.path)
+        _write_atomically(table, path)
         self._dirty = False
         self._last_rewrite = time.monotonic()
 
@@ -514,12 +514,12 @@ def _ignore_sigint(plugins: tuple[str, ...]) -> None:
     _import_plugins(plugins)
 
 
-def _run_inline(tasks: Sequence[Task]) -> Iterator[dict[str, Any]]:
+def _run_inline(tasks: Sequence[Task]) -> Generator[dict[str, Any], None, None]:
     for task in tasks:
         yield run_task(task)
 
 
-def _run_local(tasks: Sequence[Task], jobs: int, plugins: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+def _run_local(tasks: Sequence[Task], jobs: int, plugins: tuple[str, ...]) -> Generator[dict[str, Any], None, None]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -544,7 +544,7 @@ def _terminate_pool(pool: Any) -> None:
             process.terminate()
 
 
-def _run_ray(tasks: Sequence[Task], jobs: int, address: str | None) -> Iterator[dict[str, Any]]:
+def _run_ray(tasks: Sequence[Task], jobs: int, address: str | None) -> Generator[dict[str, Any], None, None]:
     import ray
 
     started = not ray.is_initialized()
@@ -553,7 +553,8 @@ def _run_ray(tasks: Sequence[Task], jobs: int, address: str | None) -> Iterator[
         init = {"address": address} if address else {"num_cpus": jobs * max(t.threads or 1 for t in tasks)}
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **init)
     remote = ray.remote(num_cpus=1)(run_task)
-    queue, running = list(tasks), []
+    queue = list(tasks)
+    running: list[ray.ObjectRef] = []
     try:
         while queue or running:
             while queue and len(running) < jobs:

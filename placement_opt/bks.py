@@ -127,10 +127,10 @@ def _parse_cell(column: str, text: str, line: int, file: str):
             return text.lower() == "true"
         if column == "bound" and text == "":
             return None
-        value = float(text)
-        if not math.isfinite(value):
+        number = float(text)
+        if not math.isfinite(number):
             raise ValueError("must be a finite number")
-        return value
+        return number
     except ValueError as exc:
         reason = str(exc) if "must" in str(exc) else f"not a number: {text!r}"
         raise IndexError_(Issue(column, reason, line=line), file) from None

@@ -217,7 +217,7 @@ def _transitions(p: Problem, cand: Candidates, x_start, x_node):
         ii = np.flatnonzero(mask[k])
         jj = np.flatnonzero(mask[k + 1])
         ok = reach[np.ix_(ii, jj)] & (ii[:, None] != jj[None, :])
-        if cand.forward is not None:
+        if cand.forward is not None and cand.backward is not None and cand.limit is not None:
             w = f.workload[k]
             through = cand.forward[k][ii][:, None] + t[np.ix_(ii, jj)] + cand.backward[k + 1][jj][None, :]
             limit = cand.limit[w]

@@ -37,7 +37,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, core_schema
 
-from .errors import InstanceError, Issue, did_you_mean, format_path
+from .errors import InputError, InstanceError, Issue, did_you_mean, format_path
 
 OBJECTIVE_TERMS: tuple[str, ...] = (
     "latency",
@@ -526,7 +526,7 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def read_data_file(path: str | os.PathLike, error: type[InstanceError] = InstanceError) -> Any:
+def read_data_file(path: str | os.PathLike, error: type[InputError] = InstanceError) -> Any:
     """Parse a JSON or YAML file into plain Python data, with clear errors."""
     name = str(path)
     try:
@@ -548,7 +548,7 @@ def read_data_file(path: str | os.PathLike, error: type[InstanceError] = Instanc
         raise error(Issue("", str(exc)), name) from None
 
 
-def _parse_yaml(text: str, name: str, error: type[InstanceError]) -> Any:
+def _parse_yaml(text: str, name: str, error: type[InputError]) -> Any:
     try:
         return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -92,7 +92,7 @@ def performance_ratios(
 
 def performance_profile(
     objectives: pd.DataFrame,
-    taus: Sequence[float] | None = None,
+    taus: Sequence[float] | np.ndarray | None = None,
     *,
     best: pd.Series | None = None,
     rtol: float = DEFAULT_RTOL,
@@ -182,7 +182,7 @@ def _refuse_minus_inf(values: np.ndarray, index: pd.Index, columns: pd.Index, na
                                "use NaN or +inf for 'no solution'"))
 
 
-def _check_taus(taus: Sequence[float]) -> list[float]:
+def _check_taus(taus: Sequence[float] | np.ndarray) -> list[float]:
     try:
         grid = [float(t) for t in taus]
     except (TypeError, ValueError) as exc:

@@ -122,7 +122,10 @@ def _pick(requested: Iterable[str] | None, known: Sequence[str], what: str = "wo
 
 def _as_solution(problem: Problem, solution: Solution | Mapping[str, Sequence[str]]) -> Solution:
     """A Solution whose assignment fits ``problem`` (SolutionError otherwise)."""
-    sol = solution if isinstance(solution, Solution) else Solution(assignment=solution)
+    if isinstance(solution, Solution):
+        sol = solution
+    else:
+        sol = Solution(assignment={w: tuple(nodes) for w, nodes in solution.items()})
     if not sol.assignment:
         raise _bad_input("solution", f"has no assignment (status {sol.status.value})")
     problem.assignment_to_array(sol.assignment)

@@ -28,6 +28,7 @@ from .instance import (
     Link,
     Model,
     Node,
+    ObjectiveTerm,
     Workload,
     dump_data,
     instance_to_data,
@@ -164,7 +165,7 @@ class Problem:
         return self._instance.workloads
 
     @property
-    def objective_weights(self) -> Mapping[str, float]:
+    def objective_weights(self) -> Mapping[ObjectiveTerm, float]:
         return self._instance.objective
 
     @property

@@ -22,6 +22,7 @@ difference lands within rounding of a tolerance boundary.
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,6 +33,14 @@ FEASIBILITY_RTOL = 1e-9
 TIE_RTOL = 1e-9
 #: Smallest relative gain that counts as an improvement.
 IMPROVEMENT_RTOL = 1e-9
+
+
+@overload
+def threshold(limit: float) -> float: ...
+
+
+@overload
+def threshold(limit: ArrayLike) -> np.ndarray | float: ...
 
 
 def threshold(limit: ArrayLike) -> np.ndarray | float:
@@ -90,6 +99,14 @@ def near_min(values: ArrayLike, axis: int | None = None, rtol: float = TIE_RTOL,
     return v <= best + _tol(best, rtol, atol)
 
 
+@overload
+def argmin(values: ArrayLike, axis: None = None, rtol: float = TIE_RTOL, atol: float = 0.0) -> int: ...
+
+
+@overload
+def argmin(values: ArrayLike, axis: int, rtol: float = TIE_RTOL, atol: float = 0.0) -> np.ndarray: ...
+
+
 def argmin(values: ArrayLike, axis: int | None = None, rtol: float = TIE_RTOL,
            atol: float = 0.0) -> np.ndarray | int:
     """Index of the minimum, the lowest index among values within tolerance of it.
@@ -101,6 +118,14 @@ def argmin(values: ArrayLike, axis: int | None = None, rtol: float = TIE_RTOL,
     if axis is None:
         return int(np.argmax(near_min(v.ravel(), None, rtol, atol)))
     return np.argmax(near_min(v, axis, rtol, atol), axis=axis)
+
+
+@overload
+def argmax(values: ArrayLike, axis: None = None, rtol: float = TIE_RTOL, atol: float = 0.0) -> int: ...
+
+
+@overload
+def argmax(values: ArrayLike, axis: int, rtol: float = TIE_RTOL, atol: float = 0.0) -> np.ndarray: ...
 
 
 def argmax(values: ArrayLike, axis: int | None = None, rtol: float = TIE_RTOL,
@@ -144,5 +169,5 @@ def smallest(values: ArrayLike, k: int, rtol: float = TIE_RTOL, atol: float = 0.
     return order(values, rtol=rtol, atol=atol)[:k]
 
 
-__all__ = ["FEASIBILITY_RTOL", "IMPROVEMENT_RTOL", "TIE_RTOL", "argmax", "argmin", "exceeds", "improves", "improves_mask",
-           "near_min", "order", "same", "smallest", "threshold", "tie_groups", "within"]
+__all__ = ["FEASIBILITY_RTOL", "IMPROVEMENT_RTOL", "TIE_RTOL", "argmax", "argmin", "exceeds", "improves",
+           "improves_mask", "near_min", "order", "same", "smallest", "threshold", "tie_groups", "within"]

@@ -528,7 +528,7 @@ def _check_events(ev: pd.DataFrame, labels: np.ndarray | None, problem: Problem 
         found.append((k, "attribute", f"{attr.iloc[k]!r} is not an attribute of a {kind.iloc[k]}",
                       _attribute_hint(kind.iloc[k], attr.iloc[k])))
 
-    for aname, allowed in VALUE_RANGES.items():
+    for aname, bounds in VALUE_RANGES.items():
         rows = np.flatnonzero(ok_attr & (attr == aname).to_numpy() & ~skip)
         for k in rows.tolist():
             x = float(value[k])
@@ -536,8 +536,8 @@ def _check_events(ev: pd.DataFrame, labels: np.ndarray | None, problem: Problem 
                 message = f"{aname} {x!r} must be finite (NaN and infinities are refused)"
             elif aname == "available" and x not in (0.0, 1.0):
                 message = f"available {x!r} must be 0 or 1 (or true/false)"
-            elif (rule := allowed.violated(x)) is not None:
-                message = f"{aname} {x!r} must be {rule} (allowed: {allowed.text})"
+            elif (rule := bounds.violated(x)) is not None:
+                message = f"{aname} {x!r} must be {rule} (allowed: {bounds.text})"
             else:
                 continue
             found.append((k, "value", message, _VALUE_HINTS.get(aname) if np.isfinite(x) else None))
@@ -566,7 +566,7 @@ def _attribute_hint(kind: str, attribute: str) -> str:
 def _unknown_ids(kind: pd.Series, ids: pd.Series, problem: Problem,
                  budget: int) -> list[tuple[int, str, str, str | None]]:
     known = {"node": problem.node_ids, "link": problem.link_ids, "workload": problem.workload_ids}
-    found = []
+    found: list[tuple[int, str, str, str | None]] = []
     for kname, names in known.items():
         rows = ((kind == kname) & ~ids.isin(list(names)) & (ids != "")).to_numpy()
         for k in np.flatnonzero(rows)[:budget + 1]:
@@ -587,8 +587,8 @@ def _duplicates(ev: pd.DataFrame, labels: np.ndarray | None,
         return []
     rows = np.flatnonzero(dup)
     first: dict[tuple, int] = {}
-    found = []
-    for k in rows:
+    found: list[tuple[int, str, str, str | None]] = []
+    for k in rows.tolist():
         key = (float(ev["time"].iat[k]), ev["kind"].iat[k], ev["id"].iat[k], ev["attribute"].iat[k])
         if key not in first:
             first[key] = k

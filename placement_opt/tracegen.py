@@ -363,7 +363,7 @@ def bandwidth_from_5g(problem: Problem, links: Sequence[str] | None = None, *, s
         bw[down] = floor
     else:
         bw = _fill_outages(bw, ids, problem)
-        has_outage = down.any(axis=1)
+        has_outage = np.any(down, axis=1)
         frames.append(_grid_events(times, "link", [i for i, o in zip(ids, has_outage, strict=True) if o],
                                    "available", (~down[has_outage]).astype(float)))
     frames.insert(0, _grid_events(times, "link", ids, "bandwidth", bw))

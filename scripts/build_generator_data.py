@@ -182,7 +182,8 @@ def build_net5g(data_dir: Path) -> dict:
             total += len(d[col])
             zero += int((d[col] <= 0).sum())
             drive.extend(d[col][d[col] > 0].tolist())
-    pings = pd.concat([pd.read_csv(f) for f in sorted(glob.glob(str(base / "mmWave-only" / "04-Ping-Traces-Latency-Tests" / "*.log")))])
+    ping_logs = sorted(glob.glob(str(base / "mmWave-only" / "04-Ping-Traces-Latency-Tests" / "*.log")))
+    pings = pd.concat([pd.read_csv(f) for f in ping_logs])
 
     def rtt(net, target):
         return pings[(pings.network_type == net) & (pings.target_server == target)].rtt_in_ms

@@ -62,7 +62,8 @@ def make_library(root: Path, node: str = "a", objective: float = ON_A) -> Path:
     (root / "tiny-s-1.json").write_text(json.dumps(TINY))
     save_solution(Solution({"w": (node,)}, SolveStatus.FEASIBLE, objective, None, "hand", 0.0, True),
                   root / "solutions" / "tiny-s-1.json")
-    write_index(root / "index.csv", [IndexRow("tiny-s-1", "tiny", 3, 2, 1, 1, 1, objective, 0.1 * objective, False, "hand", 0.0)])
+    write_index(root / "index.csv",
+                [IndexRow("tiny-s-1", "tiny", 3, 2, 1, 1, 1, objective, 0.1 * objective, False, "hand", 0.0)])
     return root
 
 

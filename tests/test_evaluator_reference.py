@@ -167,7 +167,8 @@ def test_routes_match_reference(inst):
             got, want = package_route(problem, a, b), ref.route(a, b)
             if got != want:
                 mismatches[(a, b)] = (got, want)
-    event("has routing ties" if any(len(ref._tied(p)) > 1 for a in ref.node for p in ref.simple_paths_from(a).values()) else "no ties")
+    tied = any(len(ref._tied(p)) > 1 for a in ref.node for p in ref.simple_paths_from(a).values())
+    event("has routing ties" if tied else "no ties")
     if disputed:
         event("disputed pairs left out")
     assert not mismatches, f"routes (package, reference) differ: {mismatches}"
@@ -231,7 +232,8 @@ def _inst(nodes, links):
     return {
         "nodes": nodes,
         "links": links,
-        "models": [{"id": "m", "input_bytes": 1.0, "layers": [{"name": "a", "flops": 1.0, "param_bytes": 1.0, "output_bytes": 1.0}]}],
+        "models": [{"id": "m", "input_bytes": 1.0,
+                    "layers": [{"name": "a", "flops": 1.0, "param_bytes": 1.0, "output_bytes": 1.0}]}],
         "workloads": [{"id": "w", "model": "m", "source": nodes[0]["id"], "rate": 1.0}],
     }
 
@@ -251,30 +253,37 @@ ROUTE_CASES = {
         "a", "b", ["P1"],
     ),
     "equal latency: fewest hops": (
-        _inst(_nodes("a", "x", "b"), [_link("a", "x", lat=0.001), _link("x", "b", lat=0.001), _link("a", "b", lat=0.002, bw=1.0)]),
+        _inst(_nodes("a", "x", "b"),
+              [_link("a", "x", lat=0.001), _link("x", "b", lat=0.001), _link("a", "b", lat=0.002, bw=1.0)]),
         "a", "b", ["a-b"],
     ),
     "zero-latency detour: fewest hops": (
-        _inst(_nodes("a", "x", "b"), [_link("a", "x", lat=0.0, bw=1e9), _link("x", "b", lat=0.0, bw=1e9), _link("a", "b", lat=0.0)]),
+        _inst(_nodes("a", "x", "b"),
+              [_link("a", "x", lat=0.0, bw=1e9), _link("x", "b", lat=0.0, bw=1e9), _link("a", "b", lat=0.0)]),
         "a", "b", ["a-b"],
     ),
     "equal latency and hops: widest bottleneck": (
-        _inst(_nodes("a", "x", "y", "b"), [_link("a", "x"), _link("x", "b", bw=1e5), _link("a", "y", bw=1e7), _link("y", "b", bw=2e5)]),
+        _inst(_nodes("a", "x", "y", "b"),
+              [_link("a", "x"), _link("x", "b", bw=1e5), _link("a", "y", bw=1e7), _link("y", "b", bw=2e5)]),
         "a", "b", ["a-y", "y-b"],
     ),
     "1e-9 latency tolerance: 0.1+0.2 ties 0.15+0.15, then widest": (
         _inst(
             _nodes("a", "x", "y", "b"),
-            [_link("a", "y", lat=0.15), _link("y", "b", lat=0.15), _link("a", "x", lat=0.1, bw=1e7), _link("x", "b", lat=0.2, bw=1e7)],
+            [_link("a", "y", lat=0.15), _link("y", "b", lat=0.15),
+             _link("a", "x", lat=0.1, bw=1e7), _link("x", "b", lat=0.2, bw=1e7)],
         ),
         "a", "b", ["a-x", "x-b"],
     ),
     "1e-9 latency tolerance: 0.1+0.2 ties 0.3 (one hop wins on hops)": (
-        _inst(_nodes("a", "x", "b"), [_link("a", "x", lat=0.1, bw=1e8), _link("x", "b", lat=0.2, bw=1e8), _link("a", "b", lat=0.3, bw=1.0)]),
+        _inst(_nodes("a", "x", "b"),
+              [_link("a", "x", lat=0.1, bw=1e8), _link("x", "b", lat=0.2, bw=1e8), _link("a", "b", lat=0.3, bw=1.0)]),
         "a", "b", ["a-b"],
     ),
     "a real latency difference is not a tie": (
-        _inst(_nodes("a", "x", "b"), [_link("a", "b", lat=0.3 + 1e-6, bw=1e8), _link("a", "x", lat=0.1, bw=1.0), _link("x", "b", lat=0.2, bw=1.0)]),
+        _inst(_nodes("a", "x", "b"),
+              [_link("a", "b", lat=0.3 + 1e-6, bw=1e8),
+               _link("a", "x", lat=0.1, bw=1.0), _link("x", "b", lat=0.2, bw=1.0)]),
         "a", "b", ["a-x", "x-b"],
     ),
     "last hop decides by file index": (
@@ -293,19 +302,23 @@ ROUTE_CASES = {
         "a", "u", ["P1"],
     ),
     "directed link only one way": (
-        _inst(_nodes("a", "x", "b"), [_link("a", "b", directed=True, lat=0.001), _link("b", "x", lat=0.01), _link("x", "a", lat=0.01)]),
+        _inst(_nodes("a", "x", "b"),
+              [_link("a", "b", directed=True, lat=0.001), _link("b", "x", lat=0.01), _link("x", "a", lat=0.01)]),
         "b", "a", ["b-x", "x-a"],
     ),
     "directed link usable forwards": (
-        _inst(_nodes("a", "x", "b"), [_link("a", "b", directed=True, lat=0.001), _link("b", "x", lat=0.01), _link("x", "a", lat=0.01)]),
+        _inst(_nodes("a", "x", "b"),
+              [_link("a", "b", directed=True, lat=0.001), _link("b", "x", lat=0.01), _link("x", "a", lat=0.01)]),
         "a", "b", ["a-b"],
     ),
     "unavailable link is skipped": (
-        _inst(_nodes("a", "x", "b"), [_link("a", "b", available=False), _link("a", "x", lat=0.1), _link("x", "b", lat=0.1)]),
+        _inst(_nodes("a", "x", "b"),
+              [_link("a", "b", available=False), _link("a", "x", lat=0.1), _link("x", "b", lat=0.1)]),
         "a", "b", ["a-x", "x-b"],
     ),
     "unavailable intermediate node is skipped": (
-        _inst(_nodes("a", "x", "y", "b", x=True), [_link("a", "x"), _link("x", "b"), _link("a", "y", lat=0.1), _link("y", "b", lat=0.1)]),
+        _inst(_nodes("a", "x", "y", "b", x=True),
+              [_link("a", "x"), _link("x", "b"), _link("a", "y", lat=0.1), _link("y", "b", lat=0.1)]),
         "a", "b", ["a-y", "y-b"],
     ),
     "no usable path": (
@@ -363,7 +376,8 @@ def _tiny():
             {"id": "w", "model": "m", "source": "dev", "rate": 2.0},
             {"id": "w2", "model": "m", "source": "dev", "sink": "cloud", "rate": 1.0, "slo": 0.2, "weight": 3.0},
         ],
-        "objective": {"latency": 1.0, "max_latency": 2.0, "bottleneck": 0.5, "cost": 0.1, "energy": 10.0, "migration": 1e-6},
+        "objective": {"latency": 1.0, "max_latency": 2.0, "bottleneck": 0.5, "cost": 0.1, "energy": 10.0,
+                      "migration": 1e-6},
     }
 
 
@@ -394,7 +408,8 @@ def test_hand_computed_evaluation():
     previous = {"w": ["dev", "cloud"]}
 
     problem = po.Problem.from_dict(copy.deepcopy(inst))
-    for name, ev in (("reference", Reference(inst).evaluate(assignment, previous)), ("package", po.evaluate(problem, assignment, previous))):
+    for name, ev in (("reference", Reference(inst).evaluate(assignment, previous)),
+                     ("package", po.evaluate(problem, assignment, previous))):
         assert_close_dict(f"{name} latency", dict(ev.latency), {"w": t_w, "w2": t_w2})
         assert_close_dict(f"{name} node_utilization", dict(ev.node_utilization), util)
         assert_close_dict(f"{name} link_utilization", dict(ev.link_utilization), link_util)
@@ -474,7 +489,8 @@ def test_route_recursion_is_prefix_consistent():
 SOURCE_PRIVACY_CASE = {
     "nodes": [{"id": "a", "flops": 1e9, "memory": 1e9}, {"id": "b", "flops": 1e9, "memory": 1e9, "trust": 1}],
     "links": [{"source": "a", "target": "b", "bandwidth": 1e6, "latency": 0.01}],
-    "models": [{"id": "m", "input_bytes": 0.0, "layers": [{"name": "l0", "flops": 1e6, "param_bytes": 0.0, "output_bytes": 0.0}]}],
+    "models": [{"id": "m", "input_bytes": 0.0,
+                "layers": [{"name": "l0", "flops": 1e6, "param_bytes": 0.0, "output_bytes": 0.0}]}],
     "workloads": [{"id": "w", "model": "m", "source": "a", "rate": 1.0, "min_trust": 1}],
 }
 
@@ -492,7 +508,8 @@ def test_private_layer_on_the_untrusted_source_is_a_violation():
 WEIGHT0_CASE = {
     "nodes": [{"id": "a", "flops": 1e9, "memory": 1e9}, {"id": "b", "flops": 1e9, "memory": 1e9, "available": False}],
     "links": [],
-    "models": [{"id": "m", "input_bytes": 0.0, "layers": [{"name": "l0", "flops": 1e6, "param_bytes": 0.0, "output_bytes": 0.0}]}],
+    "models": [{"id": "m", "input_bytes": 0.0,
+                "layers": [{"name": "l0", "flops": 1e6, "param_bytes": 0.0, "output_bytes": 0.0}]}],
     "workloads": [
         {"id": "w", "model": "m", "source": "a", "rate": 1.0},
         {"id": "w0", "model": "m", "source": "a", "sink": "b", "rate": 1.0, "weight": 0.0},

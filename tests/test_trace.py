@@ -6,9 +6,8 @@ independently of ``placement_opt.tracegen``.
 
 from __future__ import annotations
 
-import re
-
 import math
+import re
 import time
 from pathlib import Path
 
@@ -427,7 +426,10 @@ def test_azure_utilization_follows_one_vm_in_time_order(rescale):
         assert not np.isnan(u).any()
         matched = False
         for values, vmin, vmax in vms:
-            v = vmax * (1 - u) if rescale is None else vmax - (u - rescale[0]) / (rescale[1] - rescale[0]) * (vmax - vmin)
+            if rescale is None:
+                v = vmax * (1 - u)
+            else:
+                v = vmax - (u - rescale[0]) / (rescale[1] - rescale[0]) * (vmax - vmin)
             doubled = np.concatenate([values, values])  # the builder wraps around
             for k in np.flatnonzero(np.isclose(values, v[0], rtol=0, atol=1e-6)):
                 if np.allclose(doubled[k:k + len(v)], v, rtol=0, atol=1e-6):

@@ -31,7 +31,8 @@ def batch(
     seed: Annotated[int, typer.Option(help="random seed for every solve")] = 0,
     backend: Annotated[str, typer.Option(help="local (process pool), ray or inline")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one)")] = None,
-    plugin: Annotated[list[str] | None, typer.Option("--plugin", help="module to import first (custom solvers)")] = None,
+    plugin: Annotated[list[str] | None,
+                      typer.Option("--plugin", help="module to import first (custom solvers)")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
 ) -> None:
     """Solve every instance with every solver; resume by running the same command again."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -28,7 +28,7 @@ def list_solvers_cmd(
     """
     from ..backend import list_solvers, param_types, solver_info
 
-    rows = []
+    rows: list[dict[str, Any]] = []  # as printed with --json
     for name in list_solvers():
         s = solver_info(name)
         types = param_types(s.params)

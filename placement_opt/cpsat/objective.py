@@ -173,7 +173,7 @@ class ObjectiveTerms:
             return 0.0
         lb = float(np.minimum.reduceat(self.cx, starts).sum())
         if np.any(self.cz):
-            per_layer = {}
+            per_layer: dict[int, float] = {}
             for g, c in zip(F.z_layer.tolist(), self.cz.tolist()):
                 per_layer[g] = min(per_layer.get(g, math.inf), c)
             lb += sum(per_layer.values())

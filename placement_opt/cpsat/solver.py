@@ -76,7 +76,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import ortools
 from ortools.sat.python import cp_model
 
 from ..backend import RawResult, SolveOptions
@@ -86,6 +85,7 @@ from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..problem import Problem
 from ..solution import SolveStatus
+from ..versions import versions
 from .constraints import Constraints
 from .objective import Objective, ObjectiveTerms
 from .scaling import OPTIMALITY_RTOL
@@ -256,7 +256,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> RawResult:
     if not isinstance(options.params, CpsatParams):
         options = replace(options, params=CpsatParams())
     t_start = time.perf_counter()
-    info: dict[str, Any] = {"ortools": ortools.__version__}
+    info: dict[str, Any] = {"ortools": versions()["ortools"]}
     full = candidates(problem)
     if full.infeasible_workloads():
         return _search(problem, options, full, info, t_start)
@@ -468,9 +468,9 @@ def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any],
     if final_status in (SolveStatus.INFEASIBLE, SolveStatus.ERROR) or best is None:
         return RawResult(final_status, bound=None if final_status is not SolveStatus.NO_SOLUTION else bound,
                          info=info)
-    assignment, objective, cols, origin = best
+    assignment, objective, columns, origin = best
     info["solution_from"] = origin
-    if cols is None:
-        cols = M.columns_of(assignment)
-    model_objective = terms.real_value(cols) if cols is not None else None
+    if columns is None:
+        columns = M.columns_of(assignment)
+    model_objective = terms.real_value(columns) if columns is not None else None
     return RawResult(final_status, assignment, min(bound, objective), model_objective, info)

@@ -82,7 +82,8 @@ class Greedy:
         self.previous = set() if previous_keys is None else set(previous_keys.tolist())
         w = problem.objective_weights
         wsum = problem.workload_weight.sum()
-        self.lat_weight = w.get("latency", 0.0) * (problem.workload_weight / wsum if wsum > 0 else 0 * problem.workload_weight)
+        weight_share = problem.workload_weight / wsum if wsum > 0 else 0 * problem.workload_weight
+        self.lat_weight = w.get("latency", 0.0) * weight_share
         self.lat_weight = self.lat_weight + w.get("max_latency", 0.0) / max(problem.num_workloads, 1)
         self.w_energy = w.get("energy", 0.0)
         self.w_cost = w.get("cost", 0.0)
@@ -356,7 +357,7 @@ class Greedy:
                 return ("slo", -1, -1, -1)
             cap = p.max_utilization * p.link_bandwidth
             over = exceeds(res.link_load + loads, cap)
-            if over.any():
+            if np.any(over):
                 e = int(np.flatnonzero(over)[0])
                 for _t, kk, i, j in trans:
                     if i != j and e in p.routes.path_links(i, j):

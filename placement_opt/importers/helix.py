@@ -246,9 +246,13 @@ def parse_quantity(text: str, where: str) -> float | None:
     return value * (UNITS[match.group(2)] if match.group(2) else 1.0)
 
 
+class _CaseKeepingParser(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # keep case
+
+
 def _read_ini(path: Path) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(inline_comment_prefixes=("#",))
-    parser.optionxform = str  # keep case
+    parser = _CaseKeepingParser(inline_comment_prefixes=("#",))
     if not parser.read(path):
         raise FileNotFoundError(path)
     return parser
@@ -319,9 +323,11 @@ def _node_records(cluster: _Cluster, machines: dict[str, Machine]) -> list[dict[
     """Source and sink (forwarding only), then the compute nodes with their VRAM."""
     nodes: list[dict[str, Any]] = [{"id": i, "flops": 0.0, "memory": 0.0} for i in (SOURCE_ID, SINK_ID)]
     for node, machine_type in cluster.types.items():
+        record = node_record(HELIX_GPU_TYPES[machine_type.lower()], node)
         vram = machines[machine_type].vram
-        extra = {"memory": vram} if vram is not None else {}
-        nodes.append(node_record(HELIX_GPU_TYPES[machine_type.lower()], node, **extra))
+        if vram is not None:
+            record["memory"] = vram
+        nodes.append(record)
     return nodes
 
 
@@ -411,7 +417,8 @@ def load_cluster(
         record = helix_model_record(profiles_dir, model=model, gpus=gpus, **shape)
     else:
         record = model_record(model, device_types=types, **shape)
-    workload: dict[str, Any] = {"id": "helix", "model": record["id"], "source": SOURCE_ID, "sink": SINK_ID, "rate": rate}
+    workload: dict[str, Any] = {"id": "helix", "model": record["id"], "source": SOURCE_ID, "sink": SINK_ID,
+                                "rate": rate}
     if slo is not None:
         workload["slo"] = slo
     data = {

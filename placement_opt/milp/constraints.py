@@ -251,7 +251,8 @@ def _split_cut(F: Formulation, cols: Columns) -> RowBlock | None:
     p = F.problem
     need = workload_memory_need(F)
     seg = min_segments(F)
-    rows, cols_, lower, ws = [], [], [], []
+    rows, cols_, lower = [], [], []
+    ws: list[int] = []
     for w in range(p.num_workloads):
         xs = np.asarray(F.x_of(int(p.flat.offset[w])))
         big = xs[threshold(p.node_memory[F.x_node[xs]]) >= need[w]]
@@ -338,7 +339,8 @@ def stay_limits(F: Formulation) -> tuple[np.ndarray, np.ndarray]:
             fit = np.searchsorted(cum_need, cum_need[a] + threshold(p.node_memory[i]), side="right") - 1 - a
             if rate[k0] > 0:
                 busy = np.concatenate([[0.0], np.cumsum(rate[k0] * p.compute_time[gl[k0:k1], i])])
-                fit = np.minimum(fit, np.searchsorted(busy, busy[a] + threshold(p.max_utilization), side="right") - 1 - a)
+                busy_max = busy[a] + threshold(p.max_utilization)
+                fit = np.minimum(fit, np.searchsorted(busy, busy_max, side="right") - 1 - a)
             limit[sel] = fit
             to_end[sel] = a + fit >= k1 - k0
     return limit, to_end
@@ -352,15 +354,17 @@ def leave_cuts(F: Formulation, cols: Columns, xs: np.ndarray, limit: np.ndarray)
     integer solution; the LP relaxation, which spreads a model fractionally
     over nodes too small for it, violates them.  ``limit[r]`` is the stay limit
     of ``xs[r]`` (:func:`stay_limits`)."""
-    rows, col, val = [], [], []
+    rows: list[np.ndarray] = []
+    col: list[np.ndarray] = []
+    val: list[np.ndarray] = []
     by_from: dict[tuple[int, int], np.ndarray] = {}
     order = np.lexsort((F.y_pos, F.y_from))
     for (pos, node), idx in _group(F.y_pos[order], F.y_from[order], order).items():
         by_from[(pos, node)] = idx
     for r, v in enumerate(xs.tolist()):
         a, i = int(F.x_pos[v]), int(F.x_node[v])
-        ys = [by_from[(pos, i)] for pos in range(a, a + int(limit[r])) if (pos, i) in by_from]
-        ys = np.concatenate(ys) if ys else np.zeros(0, dtype=np.int64)
+        parts = [by_from[(pos, i)] for pos in range(a, a + int(limit[r])) if (pos, i) in by_from]
+        ys = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         rows.append(np.full(ys.size + 1, r))
         col += [np.array([cols.first(X) + v]), cols.first(Y) + ys]
         val += [np.ones(1), -np.ones(ys.size)]

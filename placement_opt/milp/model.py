@@ -99,7 +99,7 @@ class MatrixModel:
 def build_matrix_model(problem: Problem, previous_keys: np.ndarray | None = None,
                        formulation: Formulation | None = None) -> MatrixModel:
     F = formulation or build_formulation(problem)
-    weights = {k: float(v) for k, v in problem.objective_weights.items() if v > 0}
+    weights: dict[str, float] = {k: float(v) for k, v in problem.objective_weights.items() if v > 0}
     cols = build_columns(F, weights)
     blocks = constraint_blocks(F, cols)
     terms, extra = objective_terms(F, cols, weights, previous_keys)

@@ -121,7 +121,8 @@ def lp_bound(mm: MatrixModel, time_limit: float, seed: int = 0, threads: int | N
     deadline = t0 + time_limit
     h = _highs_lp(mm, time_limit, seed, threads)
     h.run()
-    limit, to_end = stay_limits(mm.F) if cuts else (None, None)
+    # (without cuts there are no cut rounds, and the stay limits are not needed)
+    limit, to_end = stay_limits(mm.F) if cuts else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
     added = np.zeros(mm.F.num_x, dtype=bool)
     order_added: list[np.ndarray] = []
     rounds = 0

@@ -306,9 +306,11 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
     except PrunedInfeasible as exc:
         if keep is None:  # a constraint no candidate can satisfy
             return RawResult(SolveStatus.INFEASIBLE, info={**info, "reason": f"constraint {exc} cannot hold"})
-        run.raise_bound(run.incumbent[1] if exact else None)
+        inc = run.incumbent
+        assert inc is not None  # keep was computed from it
+        run.raise_bound(inc[1] if exact else None)
         return run.fallback("reduced-cost fixing left nothing better than the incumbent") if not exact else \
-            RawResult(SolveStatus.OPTIMAL, run.incumbent[0], run.incumbent[1], run.incumbent[1], info)
+            RawResult(SolveStatus.OPTIMAL, inc[0], inc[1], inc[1], info)
     if extra_functionality is not None:
         extra_functionality(m, problem)
     info["pyomo_time"] = time.perf_counter() - t1
@@ -336,7 +338,8 @@ def _combine(run: _Run, raw: RawResult, exact: bool, pruned: bool) -> RawResult:
         return RawResult(SolveStatus.NO_SOLUTION, bound=run.bound, info=run.info)
     x, obj = run.incumbent
     optimal = raw.status is SolveStatus.OPTIMAL and exact
-    if not optimal and run.bound is not None and relative_gap(obj, run.bound) <= 1e-6:
+    gap = relative_gap(obj, run.bound)  # None without a bound
+    if not optimal and gap is not None and gap <= 1e-6:
         optimal = True
     solver_obj = raw.solver_objective if raw.x is not None and np.array_equal(raw.x, x) else obj
     return RawResult(SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE, x, run.bound, solver_obj, run.info)

@@ -176,12 +176,12 @@ class Packer:
         if exceeds(lat, p.workload_slo[w]):
             return "slo"
         mem, busy = self.demand(w, path)
-        if exceeds(self.memory + mem, p.node_memory).any():
+        if np.any(exceeds(self.memory + mem, p.node_memory)):
             return "memory"
-        if exceeds(self.busy + busy, p.max_utilization).any():
+        if np.any(exceeds(self.busy + busy, p.max_utilization)):
             return "compute"
-        if p.num_links and exceeds(self.link_load + self.link_demand(w, path),
-                                   p.max_utilization * p.link_bandwidth).any():
+        if p.num_links and np.any(exceeds(self.link_load + self.link_demand(w, path),
+                                          p.max_utilization * p.link_bandwidth)):
             return "link"
         return None
 
@@ -382,7 +382,7 @@ def layered_dp(packer: Packer, w: int, allowed: np.ndarray, tm: TransferCache,
         cost, used_mem, used_busy, visited = new, new_mem, new_busy, new_vis
 
     final = cost + tm(p.layer_output_bytes[gl[-1]])[cols, snk][None, :]
-    s, j = np.unravel_index(tol.argmin(final), final.shape)
+    s, j = map(int, np.unravel_index(tol.argmin(final), final.shape))
     if not np.isfinite(final[s, j]):
         return None
     path = np.empty(length, dtype=np.int64)
@@ -425,7 +425,7 @@ def best_over_k(problem: Problem, options: SolveOptions, ks: list[int],
         tried.append(k)
         x, info = build(k)
         raw = to_raw(problem, x, options, info, t0)
-        if raw.x is None:
+        if raw.x is None or raw.solver_objective is None:  # infeasible (to_raw sets both or neither)
             failures[k] = {key: info[key] for key in ("failed", "rejected", "stopped") if key in info}
             continue
         if best is None or tol.improves(raw.solver_objective, best[0]):

@@ -29,7 +29,7 @@ def random_path(rng: np.random.Generator, packer: Packer, w: int, mask: np.ndarr
     path = np.empty(length, dtype=np.int64)
     used: set[int] = set()
     for piece in np.split(np.arange(length), cuts):
-        ok = mask[piece].all(axis=0)
+        ok = np.all(mask[piece], axis=0)
         if p.one_segment_per_node and used:
             ok[list(used)] = False
         choices = np.flatnonzero(ok)
@@ -88,9 +88,9 @@ def solve_random(problem: Problem, options: SolveOptions) -> RawResult:
         x, _ = pack(p, choose, order=order, attempts=1)
         if x is None:
             continue
-        raw = to_raw(p, x, options, {}, t0)
-        if raw.x is not None and (best is None or tol.improves(raw.solver_objective, best[0])):
-            best = (raw.solver_objective, done, x)
+        obj = to_raw(p, x, options, {}, t0).solver_objective  # None: infeasible
+        if obj is not None and (best is None or tol.improves(obj, best[0])):
+            best = (obj, done, x)
     info = {"iterations": done, "seed": options.seed}
     if best is None:
         return to_raw(p, None, options, info, t0)

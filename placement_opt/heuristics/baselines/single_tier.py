@@ -97,7 +97,7 @@ def _single_tier(problem: Problem, options: SolveOptions, tier: str) -> RawResul
 
     def choose(w: int, packer: Packer) -> np.ndarray | None:
         length = int(p.flat.length[w])
-        paths = (np.full(length, i) for i in single_node_ranking(p, w, pool))
+        paths: Iterator[np.ndarray] = (np.full(length, i) for i in single_node_ranking(p, w, pool))
         if p.workload_min_trust[w] > 0:
             paths = itertools.chain(paths, privacy_split_ranking(p, w, pool))
         return packer.first_fit(w, paths)

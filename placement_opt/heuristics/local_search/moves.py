@@ -21,10 +21,15 @@ the exact state (:meth:`LocalSearch._try_ranked`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ... import segments
 from ... import tolerance as tol
+from .route import Router
+from .state import LSState
 
 INF = np.inf
 
@@ -49,6 +54,22 @@ class Moves:
     (uses its ``st``, ``router``, ``rng``, ``swaps``, ``by_model``,
     ``model_positions``, ``_targets``, ``time_coef(s)``, ``_attempt`` and
     ``_try_ranked``)."""
+
+    # Set by LocalSearch.__init__.
+    st: LSState
+    router: Router
+    rng: np.random.Generator
+    swaps: int
+    by_model: dict[int, list[int]]
+    model_positions: dict[int, np.ndarray]
+    _targets: dict[int, np.ndarray]
+    _group_seen: dict[tuple, int]
+
+    if TYPE_CHECKING:  # defined by LocalSearch
+        def time_coef(self, w: int) -> float: ...
+        def time_coefs(self, members: np.ndarray) -> np.ndarray: ...
+        def _attempt(self, ops: list[tuple[int, int, np.ndarray]]) -> bool: ...
+        def _try_ranked(self, est: np.ndarray, build: Callable[[int], list]) -> bool: ...
 
     # ------------------------------------------------------------- groups
     def segments(self, w: int) -> list[tuple[int, int, int]]:
@@ -172,7 +193,7 @@ class Moves:
             ok = on | st.mask[st.off[w] + a:st.off[w] + c + 1][:, cols]
         else:
             rows_k = st.off_arr[members][:, None] + np.arange(a, c + 1)[None, :]
-            ok = on | st.mask[rows_k].all(axis=0)[:, cols]
+            ok = on | np.all(st.mask[rows_k], axis=0)[:, cols]
         return {
             "delta": np.where(on, 0.0, delta),
             "gain_mem": np.where(on, 0.0, n * state + param * free_here),

@@ -99,9 +99,9 @@ def recut(p: Problem, x: np.ndarray, w: int) -> np.ndarray | None:
     new = np.empty(length, dtype=np.int64)
     e = length
     for j in range(k - 1, -1, -1):
-        s = int(back[j, e]) if j else 0
-        new[s:e] = nodes[j]
-        e = s
+        first = int(back[j, e]) if j else 0
+        new[first:e] = nodes[j]
+        e = first
     return new
 
 

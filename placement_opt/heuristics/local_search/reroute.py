@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ... import tolerance
-from .route import Others
+from .route import Others, Router
+from .state import LSState
 
 INF = math.inf
 
@@ -118,6 +120,23 @@ class Rerouting:
     ``groups``, ``improve_workload``, ``time_coef``, ``_demand``,
     ``_check_time`` and ``_tol``)."""
 
+    # Set by LocalSearch.__init__.
+    st: LSState
+    router: Router
+    rng: np.random.Generator
+    obj: float
+    visits: int
+    evals: int
+    moves: int
+
+    if TYPE_CHECKING:  # defined by LocalSearch and its other mixins
+        def groups(self, w: int, a: int, c: int, kind: str) -> list[list[int]]: ...
+        def improve_workload(self, w: int, reroute: bool = True, rounds: int = 8) -> bool: ...
+        def time_coef(self, w: int) -> float: ...
+        def _by_demand(self, workloads: list[int]) -> list[int]: ...
+        def _check_time(self) -> None: ...
+        def _tol(self) -> float: ...
+
     def reroute(self, w: int) -> bool:
         """Cheapest path for ``w`` -- and for the group of workloads that
         share ``w``'s whole path -- given everything else, if it improves."""
@@ -149,16 +168,16 @@ class Rerouting:
             if path is None:
                 break
             if all(st.present[v] and np.array_equal(path, st.path(v)) for v in members):
-                fits, obj = True, self.obj
+                fits, obj, fix = True, self.obj, None
             else:
-                fits, obj = self._probe(members, path, others, q.allowed, q.forbidden)
+                fits, obj, fix = self._probe(members, path, others, q.allowed, q.forbidden)
             if fits:
                 if accept(obj) and (best_path is None or tolerance.improves(obj, best_obj)):
                     best_obj, best_path = obj, path
                 fitted += 1
                 if first or not q.priced or fitted > 3 or not q.fitted():
                     break
-            elif obj is None or not q.react(obj, path, lambda: 0.01 * self._scale(members, sum(q.tws)), st):
+            elif fix is None or not q.react(fix, path, lambda: 0.01 * self._scale(members, sum(q.tws)), st):
                 break
         return best_path is not None and self._apply_path(members, best_path, count=not first)
 
@@ -199,9 +218,10 @@ class Rerouting:
         return 1.0
 
     def _probe(self, members: list[int], path: np.ndarray, others: Others, allowed: np.ndarray,
-               forbidden: dict[int, set[tuple[int, int]]]) -> tuple[bool, object]:
-        """Apply ``path`` tentatively: ``(True, objective)`` if feasible, else
-        ``(False, diagnosis)`` (see :meth:`_diagnose`).  The state is restored."""
+               forbidden: dict[int, set[tuple[int, int]]]) -> tuple[bool, float, tuple | None]:
+        """Apply ``path`` tentatively: ``(True, objective, None)`` if feasible,
+        else ``(False, inf, diagnosis)`` (see :meth:`_diagnose`).  The state is
+        restored."""
         st = self.st
         st.begin()
         self._place(members, path)
@@ -209,10 +229,10 @@ class Rerouting:
         if st.touched_ok():
             obj = st.objective() if all(st.present) else INF
             st.rollback()
-            return True, obj
+            return True, obj, None
         fix = self._diagnose(members, path, others, allowed, forbidden)
         st.rollback()
-        return False, fix
+        return False, INF, fix
 
     def _diagnose(self, members: list[int], path: np.ndarray, o: Others, allowed: np.ndarray,
                   forbidden: dict[int, set[tuple[int, int]]]) -> tuple | None:

@@ -360,7 +360,7 @@ def _segment_dp(node_cost, first, final, boundary, limits, stay_break, segs) -> 
         start[:, e] = arg
         done[:, e] = prefix[e + 1][None, :] + window[srange, arg, cols[None, :]]
     total = done[:, L - 1] + final[None, :]
-    s, i = np.unravel_index(tol.argmin(total, atol=atol), total.shape)
+    s, i = map(int, np.unravel_index(tol.argmin(total, atol=atol), total.shape))
     if not np.isfinite(total[s, i]):
         return None
     path = np.empty(L, dtype=np.int64)

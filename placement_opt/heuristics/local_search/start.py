@@ -29,12 +29,19 @@ random noise on the DP's costs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ... import tolerance as tol
+from ...candidates import Candidates
 from ...evaluate import evaluate_array
+from ...problem import Problem
 from ..greedy import VARIANTS, DeadlineReached, Greedy, narrow_widths
 from .reroute import Timeout
+from .route import Router
+from .state import LSState
 
 
 class _TimedGreedy(Greedy):
@@ -59,7 +66,28 @@ def verified(problem, x: np.ndarray, previous_keys: np.ndarray | None) -> bool:
 
 
 class Starting:
-    """Mixin for :class:`~placement_opt.heuristics.local_search.search.LocalSearch`."""
+    """Mixin for :class:`~placement_opt.heuristics.local_search.search.LocalSearch`
+    (uses its ``p``, ``cand``, ``previous_keys``, ``st``, ``router``, ``rng``,
+    ``deadline``, ``greedy_variants``, ``obj``, ``focus``, ``time_coef`` and
+    ``route_and_apply``)."""
+
+    # Set by LocalSearch.__init__.
+    p: Problem
+    cand: Candidates
+    previous_keys: np.ndarray | None
+    st: LSState
+    router: Router
+    rng: np.random.Generator
+    deadline: float
+    greedy_variants: int
+    obj: float
+    focus: set[int] | None
+
+    if TYPE_CHECKING:  # defined by LocalSearch and Rerouting
+        def time_coef(self, w: int) -> float: ...
+        def route_and_apply(self, members: list[int], accept: Callable[[float], bool],
+                            allowed: np.ndarray | None = None, first: bool = False,
+                            jitter: float = 0.0) -> bool: ...
 
     #: greedy already ran and found nothing (no need to run it again)
     _greedy_failed = False
@@ -279,7 +307,7 @@ class Starting:
         gs = st.gl0[w] + np.arange(st.length[w])
         return st.rate[w] * float(st.flops[gs].sum())
 
-    def _culprit(self, nodes: np.ndarray, links: np.ndarray, protected: set[int] = frozenset()) -> int:
+    def _culprit(self, nodes: np.ndarray, links: np.ndarray, protected: Container[int] = frozenset()) -> int:
         """The present workload using the overloaded resources the most (-1: none)."""
         st = self.st
         best, best_w = 0.0, -1

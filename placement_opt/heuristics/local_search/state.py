@@ -86,8 +86,8 @@ class LSState:
         self.lat_inf = np.where(routed, r.latency, np.inf)
         self.inv_bw = inv
         self.node_cap = _limit(p.max_utilization)
-        self.mem_lim = _limit(p.node_memory)
-        self.link_lim = _limit(p.max_utilization * p.link_bandwidth) if self.E else np.zeros(0)
+        self.mem_lim = np.asarray(_limit(p.node_memory))
+        self.link_lim = np.asarray(_limit(p.max_utilization * p.link_bandwidth)) if self.E else np.zeros(0)
         self.link_inv_bw = 1.0 / p.link_bandwidth if self.E else np.zeros(0)
         self.slo_lim = [float(_limit(s)) if math.isfinite(s) else math.inf for s in p.workload_slo]
         w = p.objective_weights
@@ -124,7 +124,8 @@ class LSState:
         self.energy = 0.0
         self.mig = 0.0
         self._journal: list[tuple] = []
-        self._snap: tuple | None = None
+        #: loads and terms saved by begin(): busy, mem, ncount, ll, lat, wlat, energy, mig
+        self._snap: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, float] | None = None
         self._touch_nodes: list[np.ndarray] = []
         self._touch_links: list[int] = []
         self._touch_work: list[int] = []
@@ -253,6 +254,7 @@ class LSState:
                 _, w, gs, nodes = entry
                 self.cnt[gs, nodes] += 1
                 self.present[w] = True
+        assert self._snap is not None, "rollback() without begin()"
         busy, mem, ncount, ll, lat, self.wlat, self.energy, self.mig = self._snap
         self.busy, self.mem, self.ncount, self.ll, self.lat = busy, mem, ncount, ll, lat
         self._snap = None
