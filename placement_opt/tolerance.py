@@ -85,18 +85,32 @@ def same(a: float, b: float, rtol: float = TIE_RTOL, atol: float = 0.0) -> bool:
     return abs(a - b) <= max(rtol * max(abs(a), abs(b)), atol)
 
 
+#: Tolerances are clamped to this, so that ``best + tol`` keeps an infinite
+#: ``best`` infinite (and never makes NaN).
+_FINITE_MAX = float(np.finfo(float).max)
+
+
 def _tol(best: np.ndarray, rtol: float, atol: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        tol = np.maximum(rtol * np.abs(best), atol)
-    return np.where(np.isfinite(tol), tol, 0.0)
+    tol = np.abs(best) * rtol
+    if atol:
+        tol = np.maximum(tol, atol)
+    return np.minimum(tol, _FINITE_MAX)
 
 
 def near_min(values: ArrayLike, axis: int | None = None, rtol: float = TIE_RTOL,
              atol: float = 0.0) -> NDArray[np.bool_]:
     """Mask of the entries within tolerance of the minimum (along ``axis``)."""
-    v = np.asarray(values, dtype=float)
-    best = np.min(v, axis=axis, keepdims=True) if v.size else v
-    return v <= best + _tol(best, rtol, atol)
+    v = values if isinstance(values, np.ndarray) and values.dtype == np.float64 else np.asarray(values, dtype=float)
+    if not v.size:
+        return np.zeros(v.shape, dtype=bool)
+    best = np.minimum.reduce(v, axis=axis, keepdims=True)
+    limit = np.abs(best)  # then, in place (a hot path): best + min(max(rtol |best|, atol), max float)
+    limit *= rtol
+    if atol:
+        np.maximum(limit, atol, out=limit)
+    np.minimum(limit, _FINITE_MAX, out=limit)
+    limit += best
+    return v <= limit
 
 
 @overload
@@ -114,10 +128,10 @@ def argmin(values: ArrayLike, axis: int | None = None, rtol: float = TIE_RTOL,
     With ``axis=None`` the flat index (as :func:`numpy.argmin`), else an array
     along the other axes.  An all-``inf`` slice gives index 0 (as numpy does).
     """
-    v = np.asarray(values, dtype=float)
+    v = values if isinstance(values, np.ndarray) and values.dtype == np.float64 else np.asarray(values, dtype=float)
     if axis is None:
-        return int(np.argmax(near_min(v.ravel(), None, rtol, atol)))
-    return np.argmax(near_min(v, axis, rtol, atol), axis=axis)
+        return int(near_min(v.ravel(), None, rtol, atol).argmax())
+    return near_min(v, axis, rtol, atol).argmax(axis=axis)
 
 
 @overload

@@ -329,6 +329,8 @@ class Greedy:
         mem = np.zeros(n)
         seen: set[tuple[int, int]] = set()
         others = self.reserve * self._others(w)
+        busy_room = (threshold(p.max_utilization) - res.busy).tolist()
+        mem_room = (threshold(p.node_memory) - (p.node_memory - res.memory)).tolist()
         for k, (g, i) in enumerate(zip(gl.tolist(), path.tolist())):
             busy[i] += rate * p.compute_time[g, i] if rate > 0 else 0.0
             state = p.layer_state_bytes[g]
@@ -339,9 +341,9 @@ class Greedy:
                 seen.add((g, i))
             else:
                 mem[i] += state
-            if busy[i] > threshold(p.max_utilization) - res.busy[i]:
+            if busy[i] > busy_room[i]:
                 return ("node", k, i, -1)
-            if mem[i] > threshold(p.node_memory[i]) - (p.node_memory[i] - res.memory[i]):
+            if mem[i] > mem_room[i]:
                 return ("node", k, i, -1)
         if p.one_segment_per_node:
             left: set[int] = set()
