@@ -33,6 +33,9 @@ FEASIBILITY_RTOL = 1e-9
 TIE_RTOL = 1e-9
 #: Smallest relative gain that counts as an improvement.
 IMPROVEMENT_RTOL = 1e-9
+#: Tolerances are clamped to this, so that ``best + tol`` keeps an infinite
+#: ``best`` infinite (and never makes NaN).
+_FINITE_MAX = float(np.finfo(float).max)
 
 
 @overload
@@ -72,22 +75,24 @@ def improves(new: float, old: float, rtol: float = IMPROVEMENT_RTOL, atol: float
 
 def improves_mask(new: ArrayLike, old: ArrayLike, rtol: float = IMPROVEMENT_RTOL, atol: float = 0.0) -> np.ndarray:
     """:func:`improves`, elementwise."""
-    new, old = np.asarray(new, dtype=float), np.asarray(old, dtype=float)
-    with np.errstate(invalid="ignore"):
-        margin = np.where(np.isinf(old), 0.0, np.maximum(rtol * np.abs(old), atol))
-        return np.where(np.isinf(old), (old > 0) & (new < old), new < old - margin)
+    old = np.asarray(old, dtype=float)
+    # margin clamped to the largest float: inf - margin stays inf (anything
+    # finite improves on it), -inf - margin stays -inf (nothing does).
+    margin = np.abs(old)
+    margin *= rtol
+    if atol:
+        np.maximum(margin, atol, out=margin)
+    np.minimum(margin, _FINITE_MAX, out=margin)
+    return np.asarray(new, dtype=float) < old - margin
 
 
 def same(a: float, b: float, rtol: float = TIE_RTOL, atol: float = 0.0) -> bool:
     """Whether ``a`` and ``b`` count as equal (both infinite of one sign, or close)."""
     if a == b:
         return True
+    if math.isinf(a) or math.isinf(b):
+        return False
     return abs(a - b) <= max(rtol * max(abs(a), abs(b)), atol)
-
-
-#: Tolerances are clamped to this, so that ``best + tol`` keeps an infinite
-#: ``best`` infinite (and never makes NaN).
-_FINITE_MAX = float(np.finfo(float).max)
 
 
 def _tol(best: np.ndarray, rtol: float, atol: float) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from .. import tolerance
 from .common import app, console, fail, load_problem, number
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ DEFAULT_INSTANCE = "industrial-s-2"
 DEFAULT_TIME_LIMIT = 10.0
 #: The repository's instance library (present in a source checkout, not in an installed wheel).
 LIBRARY = Path(__file__).resolve().parents[2] / "instances"
-#: Values this close (relative) count as the same objective when ranking.
-TIE_RTOL = 1e-9
 #: Single-node baselines the summary compares the best plan with.
 SINGLE_TIER = ("device-only", "edge-only", "cloud-only")
 
@@ -134,20 +133,12 @@ def demo(
 
 def rank(runs: list[Run]) -> list[Run]:
     """Feasible runs by objective, then the rest (infeasible answers, then no
-    answer).  Objectives within :data:`TIE_RTOL` of the first of their group
-    tie, and ties keep solver-table order, so the first run is the best plan."""
-    feasible = sorted((r for r in runs if r.feasible), key=lambda r: (r.objective, r.order))
-    level: dict[str, int] = {}
-    head: float | None = None
-    group = 0
-    for r in feasible:
-        obj = r.objective
-        if head is None or abs(obj - head) > TIE_RTOL * max(abs(obj), abs(head)):
-            head = obj
-            group = len(set(level.values()))
-        level[r.name] = group
+    answer).  Near-equal objectives tie (:func:`placement_opt.tolerance.order`)
+    and ties keep solver-table order, so the first run is the best plan."""
+    feasible = [r for r in runs if r.feasible]
+    ranked = [feasible[k] for k in tolerance.order([r.objective for r in feasible], [r.order for r in feasible])]
     rest = sorted((r for r in runs if not r.feasible), key=lambda r: (r.sol is None or not r.sol.assignment, r.order))
-    return sorted(feasible, key=lambda r: (level[r.name], r.order)) + rest
+    return ranked + rest
 
 
 def _headline(problem: Problem, path: Path) -> str:
