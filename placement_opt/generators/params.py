@@ -186,3 +186,11 @@ def resolve_tier_map(key: str, family_default: Mapping[str, Any] | None, given: 
     if key == "memory_free":
         return tier_ranges(merged, given, key, upper=1.0)
     return merge_numbers(merged, given, key)
+
+
+#: Device types per role of a metro operator network (smart-city, topology-zoo).
+METRO_DEVICE_MIX: dict[str, dict[str, list[str]]] = {
+    "device": {"s": ["apple-m1", "apple-m2", "jetson-orin-nano", "jetson-orin-nx", "raspberry-pi-5"]},
+    "edge": {"s": ["l4", "rtx-4090", "t4"], "l": ["l4", "rtx-4090", "t4", "jetson-agx-orin", "a100-40gb"]},
+    "cloud": {"s": ["a100-80gb"], "l": ["a100-80gb", "h100-sxm"]},
+}

@@ -11,7 +11,7 @@ from ..problem import Problem
 from ..topologies import ETH_10G, LAN_LATENCY, fiber_latency, nearest, points_in_disc
 from .build import Builder, backhaul_latency, cloud_count, fit_counts, sink_to_other_device
 from .family import Config, Family, Network
-from .params import Param, count_param
+from .params import METRO_DEVICE_MIX, Param, count_param
 from .workloads import make_problem
 
 
@@ -108,11 +108,7 @@ FAMILY = Family(
         "m": {"nodes": 20, "workloads": 10, "model": "llama-2-13b"},
         "l": {"nodes": 120, "workloads": 40, "model": "llama-2-70b"},
     },
-    device_mix={
-        "device": {"s": ["apple-m1", "apple-m2", "jetson-orin-nano", "jetson-orin-nx", "raspberry-pi-5"]},
-        "edge": {"s": ["l4", "rtx-4090", "t4"], "l": ["l4", "rtx-4090", "t4", "jetson-agx-orin", "a100-40gb"]},
-        "cloud": {"s": ["a100-80gb"], "l": ["a100-80gb", "h100-sxm"]},
-    },
+    device_mix=METRO_DEVICE_MIX,
     # Other users' devices are trusted with nobody's data (a workload's own source
     # is exempt, docs/decisions.md); operator MEC is trusted more than a public cloud.
     trust={"device": 0, "edge": 2, "cloud": 1},

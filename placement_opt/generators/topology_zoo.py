@@ -22,7 +22,7 @@ from ..topologies import (
 )
 from .build import Builder, backhaul_latency, cloud_count, sink_to_other_device
 from .family import Config, Family, Network
-from .params import Param, count_param, fraction_param
+from .params import METRO_DEVICE_MIX, Param, count_param, fraction_param
 from .workloads import make_problem
 
 #: PoP index -> [(neighbour, latency s, bandwidth bytes/s)]
@@ -183,11 +183,7 @@ FAMILY = Family(
         "m": {"nodes": 24, "workloads": 10, "model": "llama-2-13b"},
         "l": {"nodes": 120, "workloads": 40, "model": "llama-2-70b"},
     },
-    device_mix={
-        "device": {"s": ["apple-m1", "apple-m2", "jetson-orin-nano", "jetson-orin-nx", "raspberry-pi-5"]},
-        "edge": {"s": ["l4", "rtx-4090", "t4"], "l": ["l4", "rtx-4090", "t4", "jetson-agx-orin", "a100-40gb"]},
-        "cloud": {"s": ["a100-80gb"], "l": ["a100-80gb", "h100-sxm"]},
-    },
+    device_mix=METRO_DEVICE_MIX,
     # As in smart-city: other users' devices are not trusted, operator MEC is
     # trusted more than a public cloud.
     trust={"device": 0, "edge": 2, "cloud": 1},
