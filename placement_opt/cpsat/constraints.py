@@ -28,6 +28,8 @@ every ``x`` (and ``y``) they forbid.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from ortools.sat.python import cp_model
 
@@ -60,7 +62,8 @@ def split_by(keys: np.ndarray, *arrays: np.ndarray):
 class Constraints:
     """Adds every constraint of SPEC 5 to a model (see the module docstring)."""
 
-    def __init__(self, model: cp_model.CpModel, F: Formulation, V: Variables):
+    def __init__(self, model: cp_model.CpModel, F: Formulation, V: Variables,
+                 classes: Sequence[Sequence[int]] = ()):
         self.model = model
         self.F = F
         self.V = V
@@ -68,6 +71,7 @@ class Constraints:
         #: per row kind: rows stated, rows skipped as never binding, worst relative excess, exponents
         self.scaling: dict[str, dict] = {}
         self.num_no_goods = 0
+        self.classes = classes
 
     # ------------------------------------------------------------------ all
     def add_all(self) -> None:
@@ -81,8 +85,18 @@ class Constraints:
         self.slo()
         self.max_segments()
         self.one_segment_per_node()
+        self.symmetry()
 
     # -------------------------------------------------------------- Boolean
+    def symmetry(self) -> None:
+        """Within a class of interchangeable nodes (:mod:`placement_opt.symmetry`),
+        nodes in index order run non-increasing numbers of positions."""
+        x, F = self.V.x, self.F
+        for members in self.classes:
+            for a, b in zip(members[:-1], members[1:]):
+                self.model.add(sum(x[v] for v in np.flatnonzero(F.x_node == a).tolist())
+                               >= sum(x[v] for v in np.flatnonzero(F.x_node == b).tolist()))
+
     def one_node_per_position(self) -> None:
         x = self.V.x
         starts = self.F.x_start.tolist()

@@ -85,6 +85,7 @@ from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..problem import Problem
 from ..solution import SolveStatus
+from ..symmetry import NodeClasses, node_classes
 from ..versions import versions
 from .constraints import Constraints
 from .objective import Objective, ObjectiveTerms
@@ -106,12 +107,15 @@ class CpsatParams:
         (``interleave_search``; use it with a time limit).
     greedy_hint
         Without a warm start, hint the greedy heuristic's answer.
+    symmetry
+        Break the symmetry of interchangeable nodes (:mod:`placement_opt.symmetry`).
     cpsat_parameters
         Further ``SatParameters`` fields, applied last.
     """
 
     deterministic: bool = False
     greedy_hint: bool = True
+    symmetry: bool = True
     cpsat_parameters: Mapping[str, Any] = field(default_factory=dict)
 #: Solutions kept from the callback (newest first), to fall back on if the last one is cut off.
 KEEP_SOLUTIONS = 20
@@ -165,13 +169,14 @@ class CpsatModel:
         The parts (see their modules).
     """
 
-    def __init__(self, F: Formulation, terms: ObjectiveTerms, exponent: int):
+    def __init__(self, F: Formulation, terms: ObjectiveTerms, exponent: int,
+                 classes: NodeClasses | None = None):
         self.F = F
         self.terms = terms
         self.model = cp_model.CpModel()
         self.model.name = F.problem.name
         self.variables = Variables(self.model, F, terms.active_nodes)
-        self.constraints = Constraints(self.model, F, self.variables)
+        self.constraints = Constraints(self.model, F, self.variables, classes.classes if classes else ())
         self.constraints.add_all()
         self.objective = Objective(self.model, terms, self.variables.columns, exponent)
 
@@ -257,6 +262,11 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> RawResult:
         options = replace(options, params=CpsatParams())
     t_start = time.perf_counter()
     info: dict[str, Any] = {"ortools": versions()["ortools"]}
+    classes = _classes(problem, options)
+    if classes is not None:
+        info["symmetric_nodes"] = classes.count
+        if options.warm_start is not None:  # the symmetry rows admit only canonical plans
+            options = replace(options, warm_start=classes.canonical(options.warm_start))
     full = candidates(problem)
     if full.infeasible_workloads():
         return _search(problem, options, full, info, t_start)
@@ -265,7 +275,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> RawResult:
         greedy_x = greedy(problem, options.previous_keys, full,
                           deadline=time.perf_counter() + GREEDY_SHARE * options.remaining())
         if greedy_x is not None:
-            options = replace(options, warm_start=greedy_x)
+            options = replace(options, warm_start=greedy_x if classes is None else classes.canonical(greedy_x))
             info["hint_from"] = "greedy"
     cand, exact = _fit_candidates(problem, options, info, options.warm_start)
     if exact:
@@ -292,9 +302,18 @@ def _restricted(problem: Problem, options: SolveOptions, cand, info: dict[str, A
     return RawResult(SolveStatus.NO_SOLUTION, bound=bound, info=info)
 
 
+def _classes(problem: Problem, options: SolveOptions) -> NodeClasses | None:
+    """Interchangeable nodes, when symmetry breaking is on and there are any."""
+    if not options.params_as(CpsatParams).symmetry:
+        return None
+    classes = node_classes(problem, options.previous_keys)
+    return classes if classes.classes else None
+
+
 def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any], t_start: float) -> RawResult:
     """Build the model over ``cand`` and run the CP-SAT loop."""
     prev = options.previous_keys
+    classes = _classes(problem, options)
     F = build_formulation(problem, cand)
     info["formulation_time"] = time.perf_counter() - t_start
     info["num_x"], info["num_y"], info["num_z"] = F.num_x, F.num_y, F.num_z
@@ -323,7 +342,7 @@ def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any],
 
     t_build = time.perf_counter()
     try:
-        M = CpsatModel(F, terms, exponent)
+        M = CpsatModel(F, terms, exponent, classes)
     except OverflowError as exc:  # a magnitude guard of .scaling fired
         info.update(error=f"CP-SAT model: {exc}", build_time=time.perf_counter() - t_build, solve_time=0.0)
         return RawResult(SolveStatus.ERROR, info=info)
@@ -429,7 +448,7 @@ def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any],
         if finer is None:
             break
         t_build = time.perf_counter()
-        M = CpsatModel(F, terms, finer)
+        M = CpsatModel(F, terms, finer, classes)
         for a in no_goods:
             M.constraints.add_no_good(a)
         build_time += time.perf_counter() - t_build

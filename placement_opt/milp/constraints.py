@@ -11,7 +11,7 @@ cannot bind (all its candidate demand fits) is left out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -377,3 +377,26 @@ def _group(pos: np.ndarray, node: np.ndarray, idx: np.ndarray) -> dict[tuple[int
     for a, b, t in zip(pos.tolist(), node.tolist(), idx.tolist()):
         out.setdefault((a, b), []).append(t)
     return {k: np.asarray(v, dtype=np.int64) for k, v in out.items()}
+
+
+def symmetry_block(F: Formulation, cols: Columns, classes: Sequence[Sequence[int]]) -> RowBlock:
+    """Symmetry breaking for classes of interchangeable nodes
+    (:mod:`placement_opt.symmetry`): within a class, nodes in index order run
+    non-increasing numbers of (workload, layer) positions.  Any solution can be
+    relabelled so (:meth:`~placement_opt.symmetry.NodeClasses.canonical`), so the
+    optimum is kept while every permutation of a class but one is cut off."""
+    pairs = [(a, b) for members in classes for a, b in zip(members[:-1], members[1:])]
+    rows, col, val = [], [], []
+    for r, (a, b) in enumerate(pairs):
+        for node, sign in ((a, 1.0), (b, -1.0)):
+            xs = np.flatnonzero(F.x_node == node)
+            rows.append(np.full(xs.size, r))
+            col.append(cols.first(X) + xs)
+            val.append(np.full(xs.size, sign))
+    nids = F.problem.node_ids
+    return block("symmetry", lambda: [(nids[a], nids[b]) for a, b in pairs], len(pairs),
+                 _cat(rows), _cat(col), _cat(val), 0.0, None)
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0)

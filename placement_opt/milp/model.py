@@ -19,7 +19,8 @@ from scipy.sparse import coo_matrix, csr_matrix
 from ..evaluate import evaluate_array
 from ..formulation import Formulation, build_formulation
 from ..problem import Problem
-from .constraints import RowBlock, constraint_blocks
+from ..symmetry import NodeClasses
+from .constraints import RowBlock, constraint_blocks, symmetry_block
 from .objective import Term, objective_terms, objective_vector
 from .variables import (
     BOTTLENECK,
@@ -97,11 +98,15 @@ class MatrixModel:
 
 
 def build_matrix_model(problem: Problem, previous_keys: np.ndarray | None = None,
-                       formulation: Formulation | None = None) -> MatrixModel:
+                       formulation: Formulation | None = None,
+                       classes: NodeClasses | None = None) -> MatrixModel:
+    """The MILP as matrices; ``classes`` of interchangeable nodes add symmetry-breaking rows."""
     F = formulation or build_formulation(problem)
     weights: dict[str, float] = {k: float(v) for k, v in problem.objective_weights.items() if v > 0}
     cols = build_columns(F, weights)
     blocks = constraint_blocks(F, cols)
+    if classes is not None and classes.classes:
+        blocks.append(symmetry_block(F, cols, classes.classes))
     terms, extra = objective_terms(F, cols, weights, previous_keys)
     return MatrixModel(F, cols, tuple(blocks + extra), terms, weights)
 

@@ -29,6 +29,8 @@ from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..problem import Problem
 from ..solution import SolveStatus, relative_gap
+from ..symmetry import NodeClasses, node_classes
+from ..tolerance import improves
 from ..versions import versions
 from .model import MatrixModel, PrunedInfeasible, build_matrix_model, decode, to_pyomo
 from .reduce import LPBound, lp_bound
@@ -45,6 +47,8 @@ class MilpParams:
         The LP pre-pass (bound, leave cuts and reduced-cost fixing): ``"auto"``
         runs it on models of at least ``REDUCE_MIN_COLUMNS`` columns, True
         always, False never.
+    symmetry
+        Break the symmetry of interchangeable nodes (:mod:`placement_opt.symmetry`).
     highs_options
         Further HiGHS options, applied last.
     extra_functionality
@@ -54,6 +58,7 @@ class MilpParams:
     """
 
     reduce: bool | Literal["auto"] = "auto"
+    symmetry: bool = True
     highs_options: Mapping[str, Any] = field(default_factory=dict)
     extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None
 
@@ -229,16 +234,19 @@ def build_seconds(mm: MatrixModel, keep: np.ndarray | None) -> float:
 class _Run:
     """State of one MILP solve: the best solution and bound known so far."""
 
-    def __init__(self, problem: Problem, options: SolveOptions):
+    def __init__(self, problem: Problem, options: SolveOptions, classes: NodeClasses | None = None):
         self.problem = problem
         self.options = options
+        self.classes = classes
         self.info: dict = {}
         self.incumbent: tuple[np.ndarray, float] | None = None
         self.bound: float | None = None
 
     def offer(self, x: np.ndarray | None, source: str) -> None:
+        if x is not None and self.classes is not None:
+            x = self.classes.canonical(np.asarray(x))  # the symmetry rows admit only canonical plans
         cand = _incumbent(self.problem, x, self.options.previous_keys)
-        if cand is not None and (self.incumbent is None or cand[1] < self.incumbent[1]):
+        if cand is not None and (self.incumbent is None or improves(cand[1], self.incumbent[1])):
             self.incumbent = cand
             self.info["incumbent_from"] = source
 
@@ -260,8 +268,12 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
     params = params or MilpParams()
     extra_functionality = params.extra_functionality
     t0 = time.perf_counter()
-    run = _Run(problem, options)
+    # User constraints may name nodes, so interchangeable nodes are only used without them.
+    classes = node_classes(problem, options.previous_keys) if params.symmetry and extra_functionality is None else None
+    run = _Run(problem, options, classes)
     info = run.info
+    if classes is not None:
+        info["symmetric_nodes"] = classes.count
     cand = candidates(problem)
     empty = cand.infeasible_workloads()
     if empty:
@@ -277,7 +289,7 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
         cand = restrict(cand, RESTRICTED_NODES, None if run.incumbent is None else run.incumbent[0])
         info["restricted_to_nodes_per_layer"] = RESTRICTED_NODES
     F = build_formulation(problem, cand)
-    mm = build_matrix_model(problem, options.previous_keys, F)
+    mm = build_matrix_model(problem, options.previous_keys, F, classes)
     info.update(matrix_time=time.perf_counter() - t0, columns=mm.cols.size, exact_model=exact)
     keep = None
     reduce = params.reduce
