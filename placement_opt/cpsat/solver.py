@@ -80,6 +80,8 @@ from ortools.sat.python import cp_model
 
 from ..backend import RawResult, SolveOptions
 from ..candidates import candidates, capacity_free_bound, restrict, transitions_estimate
+from ..chain import applies as chain_applies
+from ..chain import chain_bound
 from ..evaluate import evaluate_array
 from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
@@ -109,6 +111,10 @@ class CpsatParams:
         Without a warm start, hint the greedy heuristic's answer.
     symmetry
         Break the symmetry of interchangeable nodes (:mod:`placement_opt.symmetry`).
+    chain
+        For one workload under a pure ``bottleneck`` objective, first run the
+        segment program of :mod:`placement_opt.chain`; its plan is optimal when
+        it meets its lower bound, else it is the hint.
     cpsat_parameters
         Further ``SatParameters`` fields, applied last.
     """
@@ -116,6 +122,7 @@ class CpsatParams:
     deterministic: bool = False
     greedy_hint: bool = True
     symmetry: bool = True
+    chain: bool = True
     cpsat_parameters: Mapping[str, Any] = field(default_factory=dict)
 #: Solutions kept from the callback (newest first), to fall back on if the last one is cut off.
 KEEP_SOLUTIONS = 20
@@ -270,6 +277,19 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> RawResult:
     full = candidates(problem)
     if full.infeasible_workloads():
         return _search(problem, options, full, info, t_start)
+    if chain_applies(problem) and options.params_as(CpsatParams).chain:
+        chain = chain_bound(problem, classes or node_classes(problem, options.previous_keys), options.previous_keys,
+                            deadline=time.perf_counter() + 0.2 * options.remaining())
+        if chain is not None and chain.x is not None:
+            info.update(chain_bound=chain.bound, chain_states=chain.states)
+            if chain.proves and chain.objective is not None:
+                info["proof"] = "chain DP: its plan meets its lower bound (placement_opt.chain)"
+                return RawResult(SolveStatus.OPTIMAL, chain.x, min(chain.bound, chain.objective), chain.objective,
+                                 info)
+            if chain.objective is not None and options.warm_start is None:
+                x = chain.x if classes is None else classes.canonical(chain.x)
+                options = replace(options, warm_start=x)
+                info["hint_from"] = "chain DP"
     greedy_x = None
     if options.warm_start is None and options.params_as(CpsatParams).greedy_hint:
         greedy_x = greedy(problem, options.previous_keys, full,

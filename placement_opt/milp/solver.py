@@ -24,13 +24,15 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from ..backend import RawResult, SolveOptions
 from ..candidates import candidates, capacity_free_bound, restrict, transitions_estimate
+from ..chain import applies as chain_applies
+from ..chain import chain_bound
 from ..evaluate import evaluate_array
 from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..problem import Problem
 from ..solution import SolveStatus, relative_gap
 from ..symmetry import NodeClasses, node_classes
-from ..tolerance import improves
+from ..tolerance import improves, threshold
 from ..versions import versions
 from .model import MatrixModel, PrunedInfeasible, build_matrix_model, decode, to_pyomo
 from .reduce import LPBound, lp_bound
@@ -49,6 +51,10 @@ class MilpParams:
         always, False never.
     symmetry
         Break the symmetry of interchangeable nodes (:mod:`placement_opt.symmetry`).
+    chain
+        For one workload under a pure ``bottleneck`` objective, first run the
+        segment program of :mod:`placement_opt.chain` (a lower bound, and often
+        a plan that meets it).
     highs_options
         Further HiGHS options, applied last.
     extra_functionality
@@ -59,6 +65,7 @@ class MilpParams:
 
     reduce: bool | Literal["auto"] = "auto"
     symmetry: bool = True
+    chain: bool = True
     highs_options: Mapping[str, Any] = field(default_factory=dict)
     extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None
 
@@ -281,6 +288,17 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
         return RawResult(SolveStatus.INFEASIBLE, info={"reason": f"a layer of {names} has no node that can run it"})
     run.raise_bound(capacity_free_bound(problem, cand))
     run.offer(options.warm_start, "warm start")
+    if extra_functionality is None and params.chain and chain_applies(problem):
+        chain = chain_bound(problem, classes or node_classes(problem, options.previous_keys),
+                            options.previous_keys, deadline=time.perf_counter() + 0.2 * options.remaining())
+        if chain is not None:
+            info.update(chain_bound=chain.bound, chain_states=chain.states)
+            run.raise_bound(chain.bound)
+            run.offer(chain.x, "chain DP")
+            if chain.proves and run.incumbent is not None and run.incumbent[1] <= threshold(chain.bound):
+                info["proof"] = "chain DP: its plan meets its lower bound (placement_opt.chain)"
+                x, obj = run.incumbent
+                return RawResult(SolveStatus.OPTIMAL, x, min(chain.bound, obj), obj, info)
     if run.incumbent is None and extra_functionality is None:
         budget = 0.2 * options.remaining()
         run.offer(greedy(problem, options.previous_keys, cand, deadline=time.perf_counter() + budget), "greedy")
