@@ -35,6 +35,7 @@ from placement_opt.bks import INDEX_FILE, read_index, update_library
 from placement_opt.evaluate import evaluate
 from placement_opt.generators import generate
 from placement_opt.problem import Problem, save_instance
+from placement_opt.symmetry import node_classes
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = REPO / "instances"
@@ -49,6 +50,28 @@ SOLVE_PLAN: dict[str, list[tuple[str, float]]] = {
     "l": [("local-search", 20.0), ("milp", 120.0)],
 }
 
+#: Solver runs of the hard instances (every size): a local-search incumbent, then
+#: the MILP for 120 s warm-started with it (the MILP alone finds no feasible plan
+#: of some memory-tight instances within its limit).
+HARD_SOLVE_PLAN: list[tuple[str, float]] = [("local-search", 10.0), ("milp", 120.0)]
+
+#: The hard instances: (name prefix, generator family, seed, size, binding
+#: checks); the instance is ``<prefix>-<size>-<seed>``.  Seeds are 1, except
+#: multi-model m (seed 2): on seed 1 neither local-search nor the MILP (120 s)
+#: finds a feasible plan, though the generator's reference is one.  The
+#: multi-model instances are named ``model-mix``: a name with ``multi`` marks a
+#: multi-objective instance (tests/test_bks.py).
+HARD_INSTANCES: list[tuple[str, str, int, str, tuple[str, ...]]] = [
+    ("memory-tight", "memory-tight", 1, "s", ("memory",)),
+    ("memory-tight", "memory-tight", 1, "m", ("memory",)),
+    ("compute-tight", "compute-tight", 1, "s", ("compute",)),
+    ("compute-tight", "compute-tight", 1, "m", ("compute",)),
+    ("model-mix", "multi-model", 1, "s", ("models", "memory")),
+    ("model-mix", "multi-model", 2, "m", ("models", "memory")),
+    ("edge-cluster", "edge-cluster", 1, "s", ("symmetry", "compute")),
+    ("edge-cluster", "edge-cluster", 1, "m", ("symmetry", "compute")),
+]
+
 #: Objective of the multi-objective instances: latency (s), node cost (USD/s)
 #: and energy (W), weighted so that each term moves the optimum.
 MULTI_OBJECTIVE = {"latency": 1.0, "cost": 10.0, "energy": 0.01}
@@ -59,8 +82,11 @@ class Recipe:
     """How one instance is made.
 
     ``family`` is the index's family column; ``make`` builds the problem;
-    ``binds`` lists the properties the build checks: ``privacy`` and ``link``
-    (see :func:`witness_check`), ``multi`` (several objective weights > 0).
+    ``binds`` lists the properties the build checks: ``privacy``, ``link``,
+    ``memory`` and ``compute`` (see :func:`witness_check`), ``multi`` (several
+    objective weights > 0), ``models`` (three or more models with workloads),
+    ``symmetry`` (two or more classes of three or more interchangeable nodes);
+    ``hard`` instances are solved by :data:`HARD_SOLVE_PLAN`.
     """
 
     name: str
@@ -69,6 +95,7 @@ class Recipe:
     make: Callable[[], Problem]
     binds: tuple[str, ...] = ()
     notes: str = ""
+    hard: bool = False
 
 
 def gen(family: str, seed: int, size: str, name: str, **params: Any) -> Callable[[], Problem]:
@@ -122,6 +149,17 @@ def recipes() -> list[Recipe]:
     ]
     out += link_recipes()
     out += pipeedge_recipes()
+    out += hard_recipes()
+    return out
+
+
+def hard_recipes() -> list[Recipe]:
+    """The hard families (``docs/generators.md``, *Hard families*): memory-tight,
+    compute-tight, multi-model and edge-cluster (= symmetric-cluster), sizes s and m."""
+    out = []
+    for prefix, family, seed, size, binds in HARD_INSTANCES:
+        name = f"{prefix}-{size}-{seed}"
+        out.append(Recipe(name, family, size, gen(family, seed, size, name), binds=binds, hard=True))
     return out
 
 
@@ -190,10 +228,30 @@ def with_tiny_rates(problem: Problem) -> Problem:
     return problem.replace(workloads={w.id: {"rate": w.rate * 1e-4} for w in problem.workloads})
 
 
+def with_ample_memory(problem: Problem) -> Problem:
+    """The problem with every node's memory x 1000: memory no longer binds."""
+    return problem.replace(nodes={n.id: {"memory": n.memory * 1e3} for n in problem.nodes if n.memory > 0})
+
+
 RELAXATIONS: dict[str, tuple[Callable[[Problem], Problem], set[str]]] = {
     "privacy": (without_privacy, {"privacy"}),
     "link": (with_tiny_rates, {"link"}),
+    "compute": (with_tiny_rates, {"compute"}),
+    "memory": (with_ample_memory, {"memory"}),
 }
+
+
+def structure_check(name: str, problem: Problem, prop: str) -> Witness:
+    """The checks that need no solve: ``multi``, ``models``, ``symmetry``."""
+    if prop == "multi":
+        holds = sum(1 for w in problem.objective_weights.values() if w > 0) >= 2
+        return Witness(name, prop, holds, float("nan"), float("nan"))
+    if prop == "models":
+        used = {w.model for w in problem.workloads}
+        return Witness(name, prop, len(used) >= 3, float("nan"), float("nan"), [f"{len(used)} models"])
+    classes = [len(c) for c in node_classes(problem).classes]
+    holds = sum(1 for c in classes if c >= 3) >= 2
+    return Witness(name, prop, holds, float("nan"), float("nan"), [f"classes {classes}"])
 
 
 @dataclass
@@ -211,9 +269,10 @@ class Witness:
 def witness_check(name: str, problem: Problem, prop: str, bound: float, time_limit: float = 60.0) -> Witness:
     """Check that constraint class ``prop`` binds, with a witness.
 
-    Solve a relaxed copy (``privacy``: every ``min_trust`` 0; ``link``: every
-    rate x 1e-4, which makes compute and link loads negligible and leaves
-    latency unchanged), then evaluate its solution on the *original* problem.
+    Solve a relaxed copy (``privacy``: every ``min_trust`` 0; ``link`` and
+    ``compute``: every rate x 1e-4, which makes compute and link loads
+    negligible and leaves latency unchanged; ``memory``: every node's memory
+    x 1000), then evaluate its solution on the *original* problem.
     If the only violated constraints are of class ``prop`` and its objective
     (on the original problem) is below the original's proven lower bound
     ``bound``, then the optimum without that constraint class is at most the
@@ -237,9 +296,8 @@ def check_bindings(selected: list[Recipe]) -> list[Witness]:
     for recipe in selected:
         problem = po.load_instance(LIBRARY / f"{recipe.name}.json")
         for prop in recipe.binds:
-            if prop == "multi":
-                weights = [w for w in problem.objective_weights.values() if w > 0]
-                out.append(Witness(recipe.name, "multi", len(weights) >= 2, float("nan"), float("nan")))
+            if prop in ("multi", "models", "symmetry"):
+                out.append(structure_check(recipe.name, problem, prop))
                 continue
             bound = rows[recipe.name].bound
             if bound is None:
@@ -265,11 +323,13 @@ def build_files(selected: list[Recipe]) -> None:
 
 def solve_all(selected: list[Recipe], scale: float) -> None:
     families = {r.name: r.family for r in selected}
-    for size in ("s", "m", "l"):
-        names = [r.name for r in selected if r.size == size]
+    groups = [([r.name for r in selected if r.size == size and not r.hard], SOLVE_PLAN[size])
+              for size in ("s", "m", "l")]
+    groups.append(([r.name for r in selected if r.hard], HARD_SOLVE_PLAN))
+    for names, plan in groups:
         if not names:
             continue
-        for solver, seconds in SOLVE_PLAN[size]:
+        for solver, seconds in plan:
             update_library(LIBRARY, names, [solver], seconds * scale, seed=0, families=families,
                            on_done=lambda o: print(f"{o.name}: {o.runs[-1]} best {o.new_objective}", flush=True))
 

@@ -20,7 +20,9 @@ def _parse_value(text: str):
 
 @app.command()
 def generate(
-    family: Annotated[str, typer.Argument(help="smart-city, v2x, industrial or topology-zoo")],
+    family: Annotated[str, typer.Argument(
+        help="smart-city, v2x, industrial, topology-zoo, edge-cluster; "
+             "hard: memory-tight, compute-tight, multi-model, symmetric-cluster")],
     out: Annotated[Path, typer.Option("--out", "-o", help="instance file to write (.json or .yaml)")],
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     size: Annotated[str, typer.Option(help="size preset: s, m or l")] = "s",
@@ -30,7 +32,7 @@ def generate(
     param: Annotated[list[str] | None, typer.Option("--set", help="other parameter, key=value (JSON value)")] = None,
 ) -> None:
     """Generate a seeded scenario instance (see docs/generators.md)."""
-    from ..generators import FAMILIES, family_params
+    from ..generators import FAMILIES, HARD_FAMILIES, family_params
     from ..generators import generate as make
     from ..problem import save_instance
 
@@ -43,7 +45,9 @@ def generate(
     try:
         problem = make(family, seed=seed, size=size, **params)
     except ValueError as exc:
-        known = ", ".join(family_params(family)) if family in FAMILIES else ", ".join(FAMILIES)
-        fail(f"generate: {exc}\n  known: {known}")
+        names = [*FAMILIES, *HARD_FAMILIES]
+        if family in names:
+            fail(f"generate: {exc}\n  parameters of {family}: {', '.join(family_params(family))}")
+        fail(f"generate: {exc}")
     save_instance(problem, out)
     console.print(f"{out}: {problem!r}", markup=False, highlight=False)

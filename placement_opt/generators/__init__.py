@@ -1,4 +1,5 @@
-"""Seeded scenario generators: realistic, feasible instances in four families.
+"""Seeded scenario generators: realistic, feasible instances in five families, and
+four hard families that run them in the regimes that matter.
 
 ::
 
@@ -25,15 +26,27 @@ behind it):
 ``topology-zoo``
     The same edge layering over a real Topology Zoo network: PoPs host MEC
     servers, link latency from great-circle distance.
+``edge-cluster``
+    An on-premise cluster of interchangeable hosts (a few GPU types, several
+    identical hosts of each behind a rack switch) serving user devices at high
+    load, as in PipeEdge's and Helix's clusters.
+
+Hard families (:data:`HARD_FAMILIES`, recipes over a network family with the
+common parameters ``memory_supply``, ``compute_load`` and ``model``):
+``memory-tight`` (smart-city, supply 1.3 x demand), ``compute-tight`` (v2x, rates
+saturating the reference), ``multi-model`` (topology-zoo, two Llama sizes and a
+ViT) and ``symmetric-cluster`` (edge-cluster as it is).  ``generate`` accepts
+their names.
 
 Layout: each family is one module (``smart_city``, ``v2x``, ``industrial``,
-``topology_zoo``) holding its record ``FAMILY`` (a :class:`Family`: parameters,
+``topology_zoo``, ``edge_cluster``) holding its record ``FAMILY`` (a :class:`Family`: parameters,
 size presets, device mix, trust levels, defaults and network builder) and its
 builder; :data:`FAMILIES` maps names to these records.  The shared machinery
 lives in ``params`` (parameters and their checks), ``family`` (the record and the
 resolved configuration of a run), ``models`` (model records), ``build`` (nodes,
-links, node counts), ``workloads`` (workloads, rates, SLOs) and ``reference``
-(:func:`reference_assignment`).  Family modules import only the shared ones.
+links, node counts), ``workloads`` (workloads, rates, SLOs), ``reference``
+(:func:`reference_assignment`) and ``hard`` (the hard recipes).  Family modules
+import only the shared ones.
 
 Every generator is deterministic in ``seed``: the same seed and parameters give
 the same instance (with the same numpy version).  Random draws come from
@@ -43,8 +56,10 @@ hold the workloads' state).
 
 Feasibility by construction: the generator builds a *reference placement*
 (:func:`reference_assignment`: each workload's private prefix on a trusted
-non-cloud node, the rest on a chain of cloud nodes), caps the request rates so
-that it loads no node or link above ``reference_load * max_utilization``, and
+non-cloud node, the rest on a chain of cloud nodes, or in the hard regimes on
+chains spread over all hosts), caps the request rates so that it loads no node
+or link above ``reference_load * max_utilization`` (with ``compute_load``:
+scales them so that it saturates), and
 sets every SLO to ``slack`` times the workload's latency under that placement
 (``slack`` drawn from ``slo_slack``, >= 1).  The reference placement is
 therefore feasible; better placements usually exist.
@@ -58,7 +73,10 @@ from typing import Any
 from ..errors import did_you_mean
 from ..problem import Problem
 from ..topologies import list_topologies
+from .edge_cluster import FAMILY as EDGE_CLUSTER
+from .edge_cluster import edge_cluster
 from .family import Family
+from .hard import HARD_FAMILIES, HardFamily
 from .industrial import FAMILY as INDUSTRIAL
 from .industrial import industrial
 from .params import COMMON_PARAMS, SIZES, Param
@@ -71,17 +89,20 @@ from .v2x import FAMILY as V2X
 from .v2x import v2x
 from .workloads import make_problem
 
-# The functions smart_city, v2x, industrial and topology_zoo shadow their modules
+# The functions smart_city, v2x, industrial, topology_zoo and edge_cluster shadow their modules
 # as package attributes (as placement_opt.solve does); import a family's module
 # with ``from placement_opt.generators.v2x import FAMILY``.
 
 __all__ = [
     "COMMON_PARAMS",
     "FAMILIES",
+    "HARD_FAMILIES",
     "PRESETS",
     "SIZES",
     "Family",
+    "HardFamily",
     "Param",
+    "edge_cluster",
     "family_params",
     "generate",
     "industrial",
@@ -93,7 +114,7 @@ __all__ = [
 ]
 
 #: The scenario families, name -> record.
-FAMILIES: dict[str, Family] = {f.name: f for f in (SMART_CITY, V2X, INDUSTRIAL, TOPOLOGY_ZOO)}
+FAMILIES: dict[str, Family] = {f.name: f for f in (SMART_CITY, V2X, INDUSTRIAL, TOPOLOGY_ZOO, EDGE_CLUSTER)}
 
 #: Size presets per family: ``PRESETS[family][size]`` holds ``nodes``,
 #: ``workloads`` and ``model`` (override any of them with a parameter).
@@ -101,8 +122,11 @@ PRESETS: dict[str, Mapping[str, Mapping[str, Any]]] = {name: f.presets for name,
 
 
 def _family(name: str) -> Family:
+    if name in HARD_FAMILIES:
+        return FAMILIES[HARD_FAMILIES[name].base]
     if name not in FAMILIES:
-        hint = did_you_mean(str(name), list(FAMILIES)) or "known: " + ", ".join(FAMILIES)
+        known = [*FAMILIES, *HARD_FAMILIES]
+        hint = did_you_mean(str(name), known) or "known: " + ", ".join(known)
         raise ValueError(f"unknown scenario family {name!r} ({hint})")
     return FAMILIES[name]
 
@@ -113,7 +137,8 @@ def family_params(family: str) -> dict[str, Param]:
     Parameters
     ----------
     family
-        A name in :data:`FAMILIES`.
+        A name in :data:`FAMILIES` or :data:`HARD_FAMILIES` (a hard family
+        accepts the parameters of its network family).
 
     Returns
     -------
@@ -134,8 +159,11 @@ def generate(family: str, seed: int = 0, size: str = "s", **params: Any) -> Prob
     Parameters
     ----------
     family
-        One of :data:`FAMILIES`: ``"smart-city"``, ``"v2x"``, ``"industrial"``,
-        ``"topology-zoo"``.
+        One of :data:`FAMILIES` (``"smart-city"``, ``"v2x"``, ``"industrial"``,
+        ``"topology-zoo"``, ``"edge-cluster"``) or of :data:`HARD_FAMILIES`
+        (``"memory-tight"``, ``"compute-tight"``, ``"multi-model"``,
+        ``"symmetric-cluster"``: a network family with the recipe's parameters,
+        which ``params`` override).
     seed
         Non-negative integer; the same seed and parameters give the same instance.
     size
@@ -150,4 +178,8 @@ def generate(family: str, seed: int = 0, size: str = "s", **params: Any) -> Prob
         For an unknown family, size or parameter (with a did-you-mean hint), or
         parameters that leave no feasible instance (e.g. too few nodes).
     """
+    if family in HARD_FAMILIES:
+        hard = HARD_FAMILIES[family]
+        given = {key: value for key, value in params.items() if value is not None}
+        params = {"name": f"{family}-{size}-seed{seed}", **hard.params_for(size), **given}
     return make_problem(_family(family), seed, size, params)

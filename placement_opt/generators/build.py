@@ -53,14 +53,14 @@ class Builder(NetBuilder):
         self.rng_nodes = cfg.rng("nodes")
         self.rng_radio = cfg.rng("radio")
 
-    def compute(self, nid: str, dev: str, tier: str) -> str:
+    def compute(self, nid: str, dev: str, tier: str, drawn: tuple[float, float] | None = None) -> str:
         """A compute node of catalog type ``dev`` in ``tier``: free memory, background
-        utilisation, trust and price by tier.  Returns its id."""
-        cfg, rng = self.cfg, self.rng_nodes
-        lo, hi = cfg.memory_free[tier]
-        ulo, uhi = cfg.utilization[tier]
-        free = rng.uniform(lo, hi)
-        util = rng.uniform(ulo, uhi)
+        utilisation, trust and price by tier.  Returns its id.
+
+        ``drawn`` gives the (free memory fraction, utilisation) instead of drawing
+        them from the ``nodes`` stream (:meth:`draw_tier`): identical hosts."""
+        cfg = self.cfg
+        free, util = drawn if drawn is not None else self.draw_tier(tier, self.rng_nodes)
         rec = node_record(dev, nid, dtype=cfg.dtype)
         rec.update({
             "memory": float(math.floor(rec["memory"] * free)),
@@ -73,6 +73,13 @@ class Builder(NetBuilder):
             if rec[key] == 0:
                 del rec[key]
         return self.add_node(rec)
+
+    def draw_tier(self, tier: str, rng: np.random.Generator) -> tuple[float, float]:
+        """A free memory fraction and a background utilisation from the ranges of ``tier``."""
+        lo, hi = self.cfg.memory_free[tier]
+        ulo, uhi = self.cfg.utilization[tier]
+        free = rng.uniform(lo, hi)
+        return float(free), float(rng.uniform(ulo, uhi))
 
     def switch(self, nid: str, tier: str = "network", **extra: Any) -> str:
         """A node without compute (a switch, or e.g. a PLC with ``tier="device"``)."""

@@ -170,6 +170,7 @@ class Config:
         self._check_request()
         self._check_kind("fraction", known)
         self._check_load_slo_privacy()
+        self._check_hard_regime()
         for key in TIER_MAPS:
             self.values[key] = resolve_tier_map(key, self.family.defaults.get(key), self.values[key])
         self._check_models()
@@ -212,6 +213,17 @@ class Config:
         if v["private_layers"][0] < 0:
             raise ValueError("private_layers must be >= 0")
 
+    def _check_hard_regime(self) -> None:
+        v = self.values
+        for key in ("memory_supply", "compute_load"):  # False: off, even where a family default sets it
+            if v[key] is False:
+                v[key] = None
+        supply, load = v["memory_supply"], v["compute_load"]
+        if supply is not None and (not _is_number(supply) or not 1.0 < float(supply) <= 100.0):
+            raise ValueError(f"memory_supply must be a number in (1, 100], not {supply!r}")
+        if load is not None and (not _is_number(load) or not 0.0 < float(load) <= 1.0):
+            raise ValueError(f"compute_load must be a number in (0, 1], not {load!r}")
+
     def _check_models(self) -> None:
         model = self.values["model"]
         models = model if isinstance(model, (list, tuple)) else [model]
@@ -222,3 +234,7 @@ class Config:
                 hint = did_you_mean(str(m), list_models()) or "known: " + ", ".join(list_models())
                 raise ValueError(f"unknown model {m!r} ({hint})")
         self.values["model"] = list(models)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)

@@ -3,7 +3,8 @@ resized to a number of layers, and the memory they need."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..profiles import model_record
@@ -60,3 +61,28 @@ def model_demand(models: Sequence[dict[str, Any]], counts: Sequence[int]) -> flo
     for rec, w in zip(models, counts):
         total += sum(layer["param_bytes"] + w * layer.get("state_bytes", 0.0) for layer in rec["layers"])
     return total
+
+
+def memory_demand(data: Mapping[str, Any]) -> float:
+    """Memory demand of an instance document, as ``placement_opt.stats`` counts it:
+    the weights of every model that some workload uses, once, plus the state of
+    every workload."""
+    by_id = {rec["id"]: rec for rec in data["models"]}
+    used = {wl["model"] for wl in data["workloads"]}
+    weights = sum(layer["param_bytes"] for mid in used for layer in by_id[mid]["layers"])
+    state = sum(layer.get("state_bytes", 0.0) for wl in data["workloads"] for layer in by_id[wl["model"]]["layers"])
+    return float(weights + state)
+
+
+def scale_memory_supply(data: dict[str, Any], ratio: float) -> float:
+    """Scale the memory of every host (available, non-zero compute) of an instance
+    document by one factor, rounded down to whole bytes, so that the memory supply
+    is at most ``ratio`` times :func:`memory_demand`.  A supply already below that
+    is left alone.  Returns the factor (at most 1)."""
+    hosts = [n for n in data["nodes"] if n["flops"] > 0 and n.get("available", True)]
+    supply = sum(float(n["memory"]) for n in hosts)
+    factor = min(1.0, ratio * memory_demand(data) / supply) if supply > 0 else 1.0
+    if factor < 1.0:
+        for n in hosts:
+            n["memory"] = float(math.floor(float(n["memory"]) * factor))
+    return factor

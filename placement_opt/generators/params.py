@@ -94,6 +94,12 @@ COMMON_PARAMS: dict[str, Param] = {
                         "(default by mode: decode (0.5, 2), prefill (0.05, 0.2), encoders (1, 5))"),
     "reference_load": Param(0.8, "rates are scaled down so the reference placement loads no node or link "
                                  "above this fraction of max_utilization"),
+    "memory_supply": Param(None, "hard regime: scale every host's memory by one factor so that memory supply is "
+                                 "this multiple of the demand (weights once per model + state per workload; "
+                                 "> 1, e.g. 1.3); None or False: as drawn"),
+    "compute_load": Param(None, "hard regime: scale each workload's rate (up or down) so that the busiest node on "
+                                "its path in the spread reference placement runs at this fraction of "
+                                "max_utilization (in (0, 1], e.g. 0.95; replaces reference_load); False: off"),
     "slo_slack": Param((1.2, 2.0), "(lo, hi): SLO = slack x latency of the reference placement; False: no SLOs"),
     "slo_fraction": fraction_param("fraction of workloads that get an SLO", 1.0),
     "private_fraction": fraction_param("fraction of workloads with a privacy constraint"),

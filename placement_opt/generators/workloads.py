@@ -13,9 +13,9 @@ from ..evaluate import evaluate
 from ..problem import Problem
 from ..profiles import model_spec
 from .family import Config, Family, Network
-from .models import model_records
+from .models import model_records, scale_memory_supply
 from .params import parse_range
-from .reference import reference_assignment
+from .reference import Strategy, reference_assignment
 
 #: Default request rates per workload, inferences/s: decode = tokens/s of one
 #: stream; prefill = prompts/s; encoders (ViT, BERT) = images or sequences/s.
@@ -44,28 +44,81 @@ def make_problem(family: Family, seed: int, size: str, params: Mapping[str, Any]
 
 def finish(cfg: Config, net: Network) -> Problem:
     """Add workloads to ``net``, scale their rates so that the reference placement is
-    feasible, and set their SLOs from its latencies."""
+    feasible, and set their SLOs from its latencies.
+
+    With ``memory_supply``, host memory is first scaled down to that multiple of
+    the demand; with ``compute_load``, the reference is the ``"spread"`` one and
+    each rate is scaled up or down so that the busiest node on the workload's
+    reference path runs at that fraction of ``max_utilization``."""
     device_types = sorted({n["type"] for n in net.nodes if n.get("type") and n["flops"] > 0})
     models = model_records(cfg, device_types if cfg.layer_times else None)[:cfg.workloads]
     data = _instance_data(cfg, net, models, _workloads(cfg, net, models))
+    if cfg.memory_supply is not None:
+        scale_memory_supply(data, float(cfg.memory_supply))
     problem = Problem.from_dict(data)
-    ref = reference_assignment(problem)
-    if ref is None:
-        raise ValueError("the cloud cannot hold the models and their state; raise cloud_nodes, use larger "
-                         "cloud_types, fewer workloads or a shorter context")
+    ref, strategy = _reference(cfg, problem)
     ev = evaluate(problem, ref)
     hard = [v for v in ev.violations if v.kind not in ("compute", "link")]
     if hard:
         raise ValueError(f"could not build a feasible reference placement: {hard[0]}")
-    peak = max([0.0, *ev.node_utilization.values(), *ev.link_utilization.values()])
-    target = float(cfg.reference_load) * problem.max_utilization
-    if peak > target:
-        scale = target / peak
-        for wl in data["workloads"]:
-            wl["rate"] = round_sig(wl["rate"] * scale, down=True)
+    if cfg.compute_load is None:
+        peak = max([0.0, *ev.node_utilization.values(), *ev.link_utilization.values()])
+        _scale_rates(data["workloads"], float(cfg.reference_load) * problem.max_utilization, peak)
+    else:
+        _saturate_rates(cfg, data, problem.max_utilization, ref, ev.node_utilization)
     if cfg.slo_slack is not None:
         _set_slos(cfg, data["workloads"], ev.latency)
-    return Problem.from_dict(data)
+    out = Problem.from_dict(data)
+    if strategy == "spread":
+        _check_reference(out)
+    return out
+
+
+def _scale_rates(workloads: list[dict[str, Any]], target: float, peak: float) -> None:
+    """Scale every rate down by ``target / peak`` when ``peak`` is above ``target``."""
+    if peak > target:
+        scale = target / peak
+        for wl in workloads:
+            wl["rate"] = round_sig(wl["rate"] * scale, down=True)
+
+
+def _saturate_rates(cfg: Config, data: dict[str, Any], cap: float, ref: Mapping[str, Sequence[str]],
+                    node_load: Mapping[str, float]) -> None:
+    """``compute_load``: scale each workload's rate so that the busiest node on its
+    reference path would be at ``compute_load * cap`` (no node exceeds it, as every
+    workload on a node is scaled by at most ``target / load`` of that node), then
+    every rate down, by one factor, until no link is above ``cap``."""
+    target = float(cfg.compute_load) * cap
+    for wl in data["workloads"]:
+        peak = max(node_load.get(n, 0.0) for n in ref[wl["id"]])
+        if peak > 0:
+            wl["rate"] = round_sig(wl["rate"] * target / peak, down=True)
+    links = evaluate(Problem.from_dict(data), ref).link_utilization.values()
+    _scale_rates(data["workloads"], cap, max([0.0, *links]))
+
+
+def _reference(cfg: Config, problem: Problem) -> tuple[dict[str, list[str]], Strategy]:
+    """The reference placement the rates and SLOs are built around, and its strategy:
+    ``"spread"`` with ``compute_load`` or when the cloud cannot hold the models,
+    else ``"cloud"``."""
+    strategy: Strategy = "spread" if cfg.compute_load is not None else "cloud"
+    ref = reference_assignment(problem, strategy)
+    if ref is None and strategy == "cloud":
+        strategy = "spread"
+        ref = reference_assignment(problem, strategy)
+    if ref is None:
+        raise ValueError("the nodes cannot hold the models and their state; raise cloud_nodes or memory_supply, "
+                         "use larger cloud_types, fewer workloads or a shorter context")
+    return ref, strategy
+
+
+def _check_reference(problem: Problem) -> None:
+    """The reference recomputed from the finished problem must be feasible."""
+    ref = reference_assignment(problem)
+    ev = evaluate(problem, ref) if ref is not None else None
+    if ev is None or not ev.feasible:
+        reason = str(ev.violations[0]) if ev is not None and ev.violations else "none found"
+        raise ValueError(f"internal: the reference placement of the finished instance is infeasible ({reason})")
 
 
 def _workloads(cfg: Config, net: Network, models: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
