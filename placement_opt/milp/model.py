@@ -210,13 +210,18 @@ def _add_block(m: pyo.ConcreteModel, b: RowBlock, keep: np.ndarray, variables: l
 
 def decode(m: pyo.ConcreteModel, x_values: np.ndarray) -> np.ndarray:
     """Flat assignment from the values of the model's x columns (``m._x_cols``)."""
-    mm: MatrixModel = m._mm
+    return decode_x(m._mm, m._x_cols, x_values)
+
+
+def decode_x(mm: MatrixModel, x_cols: np.ndarray, x_values: np.ndarray) -> np.ndarray:
+    """Flat assignment from the values of the x columns ``x_cols`` of ``mm``:
+    each position goes to its largest x (the first one on a tie)."""
     F = mm.F
-    refs = mm.cols.ref[m._x_cols]
+    refs = mm.cols.ref[x_cols]
     pos = F.x_pos[refs]
     out = np.full(mm.problem.flat.size, -1, dtype=np.int64)
     best = np.full(out.size, -np.inf)
-    for v, k, val in zip(refs.tolist(), pos.tolist(), x_values.tolist()):
+    for v, k, val in zip(refs.tolist(), pos.tolist(), np.asarray(x_values).tolist()):
         if val > best[k]:
             best[k] = val
             out[k] = F.x_node[v]

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-from pyomo.common.tee import capture_output
 from scipy.sparse import coo_matrix
 
 from .constraints import leave_cuts, stay_limits
+from .highs import new_highs, pass_matrices
 from .model import MatrixModel
 from .variables import X, Y
 
@@ -65,27 +65,10 @@ def lagrangian_bound(mm: MatrixModel, y: np.ndarray) -> tuple[float, np.ndarray]
 
 
 def _highs_lp(mm: MatrixModel, time_limit: float, seed: int, threads: int | None) -> highspy.Highs:
-    with capture_output(capture_fd=True):  # highspy prints a banner on creation
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", int(seed) % 2147483647)
+    h = new_highs(False, seed, threads)
     if np.isfinite(time_limit):
         h.setOptionValue("time_limit", max(float(time_limit), 0.01))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = mm.cols.size, mm.A.shape[0]
-    lp.col_cost_ = mm.c
-    lp.col_lower_ = mm.cols.lower
-    lp.col_upper_ = mm.cols.upper
-    lp.row_lower_ = mm.row_lower
-    lp.row_upper_ = mm.row_upper
-    A = mm.A.tocsc()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data
-    h.passModel(lp)
+    pass_matrices(h, mm.c, mm.cols.lower, mm.cols.upper, mm.A.tocsc(), mm.row_lower, mm.row_upper)
     return h
 
 

@@ -1,4 +1,9 @@
-"""Solve the MILP with HiGHS through Pyomo's HiGHS interface.
+"""Solve the MILP with HiGHS.
+
+The model is handed to HiGHS as matrices through highspy
+(:mod:`placement_opt.milp.direct`); with user constraints
+(``extra_functionality``) it goes through Pyomo's HiGHS interface instead, on
+the Pyomo model of :func:`placement_opt.milp.model.to_pyomo`.
 
 HiGHS runs with tolerances tight enough that what it accepts, the evaluator
 accepts (1e-9 on the normalised capacity rows), and with a relative gap of 1e-9
@@ -7,7 +12,8 @@ unless the user asks for a gap: a status of ``optimal`` is a proof.
 Large models are first reduced exactly (:mod:`placement_opt.milp.reduce`): the
 LP relaxation's duals prune every column that cannot appear in a solution at
 least as good as the incumbent (a warm start, or the MILP over the LP's cheapest
-columns).  The Pyomo model is built only over what survives.
+columns).  HiGHS sees only what survives; when the incumbent already meets the
+LP bound, HiGHS is not called at all.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from ..solution import SolveStatus, relative_gap
 from ..symmetry import NodeClasses, node_classes
 from ..tolerance import improves, threshold
 from ..versions import versions
+from .direct import solve_matrices
+from .highs import CLOSED_GAP, FEASIBILITY_TOL, PROOF_GAP
 from .model import MatrixModel, PrunedInfeasible, build_matrix_model, decode, to_pyomo
 from .reduce import LPBound, lp_bound
 from .variables import Y
@@ -70,9 +78,6 @@ class MilpParams:
     extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None
 
 
-#: Relative gap HiGHS must close before ``optimal`` (when the user sets none).
-PROOF_GAP = 1e-9
-FEASIBILITY_TOL = 1e-9
 #: below this many columns the LP pre-pass costs more than it saves
 REDUCE_MIN_COLUMNS = 4000
 #: the first pass without an incumbent keeps columns whose forced LP bound is
@@ -213,7 +218,7 @@ def _result(m, results, xs: list, decode, info: dict) -> RawResult:
     primals = results.solution_loader.get_vars(vars_to_load=xs)
     x = decode(np.array([primals[v] for v in xs]))
     gap = relative_gap(incumbent, bound)
-    proven = tc is TerminationCondition.convergenceCriteriaSatisfied and gap is not None and gap <= 1e-6
+    proven = tc is TerminationCondition.convergenceCriteriaSatisfied and gap is not None and gap <= CLOSED_GAP
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     return RawResult(status, x, bound, incumbent, info)
 
@@ -226,16 +231,19 @@ RESTRICTED_NODES = 10
 #: seconds per matrix nonzero to build the Pyomo model and hand it to HiGHS
 #: (measured 30-60 us on the 2-core reference machine; the larger is used)
 BUILD_SECONDS_PER_NONZERO = 6e-5
+#: the same for the matrices handed to highspy directly (:mod:`placement_opt.milp.direct`)
+DIRECT_SECONDS_PER_NONZERO = 2e-6
 #: HiGHS gets the time left minus this share of it (and ``TIME_MARGIN_SECONDS``)
 #: for reading back the answer: its own clock does not cover Pyomo's side
 TIME_MARGIN_SHARE = 0.03
 TIME_MARGIN_SECONDS = 0.2
 
 
-def build_seconds(mm: MatrixModel, keep: np.ndarray | None) -> float:
-    """Estimated seconds to build and hand over the Pyomo model of ``mm``."""
+def build_seconds(mm: MatrixModel, keep: np.ndarray | None, direct: bool = True) -> float:
+    """Estimated seconds to hand the model of ``mm`` to HiGHS (``direct``: as
+    matrices, else as a Pyomo model)."""
     nnz = sum(b.col.size if keep is None else int(keep[b.col].sum()) for b in mm.blocks)
-    return BUILD_SECONDS_PER_NONZERO * nnz
+    return (DIRECT_SECONDS_PER_NONZERO if direct else BUILD_SECONDS_PER_NONZERO) * nnz
 
 
 class _Run:
@@ -328,27 +336,43 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
             if run.incumbent is not None:
                 keep = lp.keep(run.incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
                 info["kept_columns"] = int(keep.sum())
-    if build_seconds(mm, keep) > options.remaining():
+    inc = run.incumbent
+    if exact and inc is not None and _closed(inc[1], run.bound):
+        info["proof"] = "the incumbent meets the LP bound"
+        info["build_time"] = time.perf_counter() - t0
+        return RawResult(SolveStatus.OPTIMAL, inc[0], run.bound, inc[1], info)
+    direct = extra_functionality is None
+    if build_seconds(mm, keep, direct) > options.remaining():
         return run.fallback("not enough time left to build the MILP")
+    warm = None if inc is None else inc[0]
     t1 = time.perf_counter()
     try:
-        m = to_pyomo(mm, keep)
+        if direct:
+            info["build_time"] = t1 - t0
+            raw = solve_matrices(mm, keep, options, warm, params.highs_options)
+            info["build_time"] += raw.info.get("transfer_time", 0.0)
+        else:
+            m = to_pyomo(mm, keep)
+            extra_functionality(m, problem)
+            info["pyomo_time"] = time.perf_counter() - t1
+            info["build_time"] = time.perf_counter() - t0
+            raw = solve_model(m, options, warm, params.highs_options)
+            raw.info.update(variables=m.nvariables(), constraints=m.nconstraints())
     except PrunedInfeasible as exc:
         if keep is None:  # a constraint no candidate can satisfy
             return RawResult(SolveStatus.INFEASIBLE, info={**info, "reason": f"constraint {exc} cannot hold"})
-        inc = run.incumbent
         assert inc is not None  # keep was computed from it
         run.raise_bound(inc[1] if exact else None)
         return run.fallback("reduced-cost fixing left nothing better than the incumbent") if not exact else \
             RawResult(SolveStatus.OPTIMAL, inc[0], inc[1], inc[1], info)
-    if extra_functionality is not None:
-        extra_functionality(m, problem)
-    info["pyomo_time"] = time.perf_counter() - t1
-    info["build_time"] = time.perf_counter() - t0
-    raw = solve_model(m, options, None if run.incumbent is None else run.incumbent[0], params.highs_options)
     info.update(raw.info)
-    info.update(variables=m.nvariables(), constraints=m.nconstraints())
     return _combine(run, raw, exact, pruned=keep is not None)
+
+
+def _closed(objective: float, bound: float | None) -> bool:
+    """The bound proves the objective optimal (relative gap within ``CLOSED_GAP``)."""
+    gap = relative_gap(objective, bound)
+    return gap is not None and gap <= CLOSED_GAP
 
 
 def _combine(run: _Run, raw: RawResult, exact: bool, pruned: bool) -> RawResult:
@@ -368,8 +392,7 @@ def _combine(run: _Run, raw: RawResult, exact: bool, pruned: bool) -> RawResult:
         return RawResult(SolveStatus.NO_SOLUTION, bound=run.bound, info=run.info)
     x, obj = run.incumbent
     optimal = raw.status is SolveStatus.OPTIMAL and exact
-    gap = relative_gap(obj, run.bound)  # None without a bound
-    if not optimal and gap is not None and gap <= 1e-6:
+    if not optimal and _closed(obj, run.bound):
         optimal = True
     solver_obj = raw.solver_objective if raw.x is not None and np.array_equal(raw.x, x) else obj
     return RawResult(SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE, x, run.bound, solver_obj, run.info)
@@ -390,16 +413,15 @@ def _neighbourhood_incumbent(mm: MatrixModel, lp: LPBound, options: SolveOptions
     near = lp.keep(lp.bound * (1 + NEIGHBOURHOOD), mm.cols.integer | (mm.cols.kind == Y))
     if build_seconds(mm, near) > 0.5 * options.remaining():
         return None
-    try:
-        m = to_pyomo(mm, near)
-    except PrunedInfeasible:
-        return None
     remaining = options.remaining()
     budget = 0.3 * remaining if np.isfinite(remaining) else 60.0
     sub = SolveOptions(gap=NEIGHBOURHOOD_GAP, threads=options.threads, seed=options.seed,
                        previous_keys=options.previous_keys,
                        log=options.log, deadline=time.perf_counter() + budget)
-    raw = solve_model(m, sub, None if incumbent is None else incumbent[0])
+    try:
+        raw = solve_matrices(mm, near, sub, None if incumbent is None else incumbent[0])
+    except PrunedInfeasible:
+        return None
     info.update(neighbourhood_columns=int(near.sum()), neighbourhood_time=time.perf_counter() - t0,
                 neighbourhood_status=raw.status.value)
     return raw.x

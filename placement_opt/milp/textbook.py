@@ -53,7 +53,7 @@ HiGHS as its first solution).  It is exact, and it is the yardstick that
 it as a second formulation.
 
 Statuses are those of ``milp``: ``optimal`` only when HiGHS closed the gap
-(relative :data:`PROOF_GAP`, absolute 0, or the user's ``gap``) and the
+(relative :data:`placement_opt.milp.highs.PROOF_GAP`, absolute 0, or the user's ``gap``) and the
 objective is within 1e-6 of HiGHS's dual bound; ``feasible`` when a limit cut
 in with a solution; ``no_solution`` when it cut in without one, or when the
 model is too large to build (:data:`MAX_NONZEROS`).  The time limit covers the
@@ -63,11 +63,8 @@ gets what is left.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import highspy
@@ -77,25 +74,14 @@ from scipy.sparse import coo_matrix, csc_matrix
 from ..backend import RawResult, SolveOptions
 from ..evaluate import evaluate_array
 from ..problem import Problem
-from ..solution import SolveStatus, relative_gap
+from ..solution import SolveStatus
 from ..tolerance import argmax
 from ..versions import versions
+from .highs import answer, new_highs, pass_matrices, set_mip_options, set_start, set_time_left
 
-#: Relative gap HiGHS must close before ``optimal`` (the value of
-#: ``placement_opt.milp.solver.PROOF_GAP``; not imported, so that this module
-#: does not load Pyomo).
-PROOF_GAP = 1e-9
-#: HiGHS's primal and MIP feasibility tolerance (``milp.solver.FEASIBILITY_TOL``).
-FEASIBILITY_TOL = 1e-9
-#: ``optimal`` also needs the objective within this relative distance of the bound.
-CLOSED_GAP = 1e-6
 #: Larger models are not built (about 40 bytes per nonzero at the peak); the
 #: answer is ``no_solution`` with the reason.
 MAX_NONZEROS = 40_000_000
-#: HiGHS gets the time left less this share of it and ``TIME_MARGIN_SECONDS``,
-#: for reading the answer back.
-TIME_MARGIN_SHARE = 0.01
-TIME_MARGIN_SECONDS = 0.05
 #: boundaries per chunk of the link rows (the deadline is checked between chunks)
 LINK_CHUNK = 64
 
@@ -537,49 +523,11 @@ def build_textbook(problem: Problem, previous_keys: np.ndarray | None = None,
 
 
 # ------------------------------------------------------------ HiGHS
-@contextmanager
-def _quiet(enabled: bool) -> Iterator[None]:
-    """Silence file descriptor 1 (highspy prints a banner when first created)."""
-    if not enabled:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _highs(model: TextbookModel, options: SolveOptions) -> highspy.Highs:
     """A HiGHS instance holding the model, with our tolerances and limits set."""
-    with _quiet(not options.log):
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.log))
-    h.setOptionValue("random_seed", int(options.seed) % 2147483647)
-    h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOL)
-    h.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOL)
-    h.setOptionValue("mip_rel_gap", PROOF_GAP if options.gap is None else max(options.gap, PROOF_GAP))
-    h.setOptionValue("mip_abs_gap", 0.0 if options.gap is None else 1e-12)
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = model.c.size, model.A.shape[0]
-    lp.col_cost_ = model.c
-    lp.col_lower_ = model.lower
-    lp.col_upper_ = model.upper
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = model.A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = model.A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = model.A.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
-                       for v in model.integer.tolist()]
-    h.passModel(lp)
+    h = new_highs(options.log, options.seed, options.threads)
+    set_mip_options(h, options)
+    pass_matrices(h, model.c, model.lower, model.upper, model.A, model.row_lower, model.row_upper, model.integer)
     return h
 
 
@@ -605,10 +553,7 @@ def column_values(model: TextbookModel, x: np.ndarray, previous_keys: np.ndarray
 
 
 def _warm_start(h: highspy.Highs, model: TextbookModel, options: SolveOptions) -> str:
-    x = np.asarray(options.warm_start, dtype=np.int64)
-    values = column_values(model, x, options.previous_keys)
-    index = np.arange(values.size, dtype=np.int32)
-    h.setSolution(int(values.size), index, values)
+    set_start(h, column_values(model, np.asarray(options.warm_start, dtype=np.int64), options.previous_keys))
     return "given to HiGHS"
 
 
@@ -617,33 +562,19 @@ def _decode(model: TextbookModel, values: np.ndarray) -> np.ndarray:
     return np.asarray(argmax(values[:lay.y0].reshape(lay.positions, lay.nodes), axis=1), dtype=np.int64)
 
 
-_INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
-_ERRORS = ("kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
-
-
 def _answer(h: highspy.Highs, model: TextbookModel, info: dict) -> RawResult:
     """Translate HiGHS's answer (statuses as in the module docstring)."""
-    status = h.getModelStatus()
-    name = status.name
-    info["termination"] = h.modelStatusToString(status)
-    hinfo = h.getInfo()
-    info["mip_nodes"] = int(hinfo.mip_node_count)
-    if name in _INFEASIBLE:
-        # every column is bounded below and every cost is >= 0: "or unbounded" cannot be
+    ans = answer(h)
+    info.update(termination=ans.termination, mip_nodes=ans.mip_nodes)
+    if ans.kind == "infeasible":
         return RawResult(SolveStatus.INFEASIBLE, info=info)
-    if name in _ERRORS:
-        return RawResult(SolveStatus.ERROR, info={**info, "reason": f"HiGHS: {info['termination']}"})
-    bound = float(hinfo.mip_dual_bound)
-    bound_or_none = bound if np.isfinite(bound) else None
-    if hinfo.primal_solution_status != 2:  # kSolutionStatusFeasible
-        return RawResult(SolveStatus.NO_SOLUTION, bound=bound_or_none,
-                         info={**info, "reason": f"HiGHS stopped without a solution: {info['termination']}"})
-    values = np.asarray(h.getSolution().col_value)
-    objective = float(hinfo.objective_function_value)
-    gap = relative_gap(objective, bound_or_none)
-    proven = name == "kOptimal" and gap is not None and gap <= CLOSED_GAP
-    return RawResult(SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE, _decode(model, values),
-                     bound_or_none, objective, info)
+    if ans.kind == "error":
+        return RawResult(SolveStatus.ERROR, info={**info, "reason": f"HiGHS: {ans.termination}"})
+    if ans.values is None:
+        return RawResult(SolveStatus.NO_SOLUTION, bound=ans.bound,
+                         info={**info, "reason": f"HiGHS stopped without a solution: {ans.termination}"})
+    status = SolveStatus.OPTIMAL if ans.kind == "optimal" else SolveStatus.FEASIBLE
+    return RawResult(status, _decode(model, ans.values), ans.bound, ans.objective, info)
 
 
 def solve_textbook(problem: Problem, options: SolveOptions) -> RawResult:
@@ -670,8 +601,7 @@ def solve_textbook(problem: Problem, options: SolveOptions) -> RawResult:
     remaining = options.remaining()
     if remaining <= 0:
         return RawResult(SolveStatus.NO_SOLUTION, info={**info, "reason": "time limit reached while building"})
-    if np.isfinite(remaining):
-        h.setOptionValue("time_limit", max(0.01, remaining * (1 - TIME_MARGIN_SHARE) - TIME_MARGIN_SECONDS))
+    set_time_left(h, remaining)
     t1 = time.perf_counter()
     h.run()
     info["highs_time"] = time.perf_counter() - t1

@@ -95,3 +95,34 @@ def test_reduction_and_full_model_agree_on_a_small_generated_instance():
     assert reduced.objective == pytest.approx(full.objective, rel=1e-6)
     assert textbook.objective == pytest.approx(full.objective, rel=1e-6)
     assert reduced.info["kept_columns"] < reduced.info["columns"]
+
+
+def _no_op(m, problem):
+    """A user hook that adds nothing: it sends the model through Pyomo."""
+
+
+@pytest.mark.parametrize("feature", ["memory", "link", "slo", "bottleneck", "max_latency", "cost", "migration"])
+def test_pyomo_route_and_matrix_route_agree_with_brute_force(feature):
+    """Without user constraints HiGHS gets matrices (milp/direct.py); with them,
+    a Pyomo model.  Both must reach the brute-force optimum, and so must the
+    LP pre-pass, which may prove it without calling HiGHS at all."""
+    from tests.tiny import tiny_instance
+
+    proofs = 0
+    for seed in range(5):
+        data, previous = tiny_instance(seed, feature)
+        p = po.Problem.from_dict(data)
+        reference = solve(p, "brute-force", previous=previous)
+        runs = {"matrices": solve(p, "milp", previous=previous, time_limit=60),
+                "pyomo": solve(p, "milp", previous=previous, time_limit=60, extra_functionality=_no_op),
+                "lp pre-pass": solve(p, "milp", previous=previous, time_limit=60, reduce=True)}
+        for route, sol in runs.items():
+            assert sol.status == reference.status, (route, sol.status, reference.status)
+            if reference.objective is not None:
+                assert sol.objective == pytest.approx(reference.objective, rel=1e-6, abs=1e-12), route
+                assert sol.bound <= reference.objective * (1 + 1e-6) + 1e-12, route
+        if "reason" not in runs["pyomo"].info:  # (infeasible before any model is built)
+            assert "pyomo_time" in runs["pyomo"].info and "pyomo_time" not in runs["matrices"].info
+        proofs += runs["lp pre-pass"].info.get("proof") == "the incumbent meets the LP bound"
+    if feature == "slo":
+        assert proofs, "the LP bound never closed the gap: the early exit was not exercised"

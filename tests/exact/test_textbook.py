@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import placement_opt as po
+from placement_opt.backend import SolveOptions
 from placement_opt.evaluate import evaluate_array, placed_keys
 from placement_opt.generators import generate
 from placement_opt.milp import textbook
@@ -168,11 +169,19 @@ def test_shape_is_the_textbook_one():
     assert (model.upper[lay.x(np.arange(K), sw)] == 0).all()
 
 
-def test_constants_are_the_milp_ones():
+def test_highs_gets_the_milp_tolerances(hand):
+    """The textbook's HiGHS runs with the gap and tolerances ``milp`` uses."""
     from placement_opt.milp import solver
 
-    assert textbook.PROOF_GAP == solver.PROOF_GAP
-    assert textbook.FEASIBILITY_TOL == solver.FEASIBILITY_TOL
+    h = textbook._highs(textbook.build_textbook(hand), SolveOptions())
+
+    def option(name: str) -> float:
+        return h.getOptionValue(name)[1]
+
+    assert option("mip_rel_gap") == solver.PROOF_GAP
+    assert option("mip_abs_gap") == 0.0
+    assert option("mip_feasibility_tolerance") == solver.FEASIBILITY_TOL
+    assert option("primal_feasibility_tolerance") == solver.FEASIBILITY_TOL
 
 
 def test_no_pyomo_model_is_built(monkeypatch):
