@@ -117,7 +117,31 @@ def _flow(F: Formulation, cols: Columns) -> list[RowBlock]:
     return [
         block("flow", flow_keys, uniq.size, row, col, val, 0.0, 0.0),
         block("one_move", position_keys(F, ypos), ypos.size, yrow, yv, np.ones(F.num_y), None, 1.0),
+        move_out_rows(F, cols),
     ]
+
+
+def move_out_rows(F: Formulation, cols: Columns) -> RowBlock:
+    """A workload leaves ``i`` after layer ``l`` only if it ran ``l`` there:
+    ``sum_j y[l, i, j] <= x[l, i]``.  Implied by integral ``x``, but without
+    these rows the LP relaxation circulates flow (``i -> j`` and ``j -> i`` at
+    one boundary, away from where the workload is) to meet the "must leave"
+    cuts for free.  With the flow rows they also give
+    ``sum_i y[l, i, j] <= x[l+1, j]``: the LP of the textbook's stay-or-move
+    flow, without its stay columns."""
+    n = F.problem.num_nodes
+    keys, y_row = np.unique(F.y_pos * n + F.y_from, return_inverse=True)
+    x_key = F.x_pos * n + F.x_node
+    order = np.argsort(x_key, kind="stable")
+    x_of_key = order[np.searchsorted(x_key[order], keys)]  # every move leaves a candidate x
+    pos, node = np.divmod(keys, n)
+
+    def keys_of():
+        return [k + (F.problem.node_ids[i],) for k, i in zip(position_keys(F, pos)(), node.tolist())]
+
+    return block("move_out", keys_of, keys.size, np.concatenate([y_row, np.arange(keys.size)]),
+                 np.concatenate([cols.first(Y) + np.arange(F.num_y), cols.first(X) + x_of_key]),
+                 np.concatenate([np.ones(F.num_y), -np.ones(keys.size)]), None, 0.0)
 
 
 def _placement(F: Formulation, cols: Columns) -> RowBlock:

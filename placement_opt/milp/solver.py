@@ -35,6 +35,7 @@ from ..chain import chain_bound
 from ..evaluate import evaluate_array
 from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
+from ..heuristics.local_search import local_search
 from ..problem import Problem
 from ..solution import SolveStatus, relative_gap
 from ..symmetry import NodeClasses, node_classes
@@ -87,6 +88,10 @@ NEIGHBOURHOOD = 0.01
 NEIGHBOURHOOD_GAP = 1e-3
 #: that first pass runs when the incumbent is this far above the LP bound
 NEIGHBOURHOOD_TRIGGER = 0.02
+#: when greedy finds no incumbent, the local search gets this share of the time
+#: left, at most ``SEARCH_SECONDS``
+SEARCH_SHARE = 0.1
+SEARCH_SECONDS = 10.0
 
 
 def build_model(
@@ -310,6 +315,13 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
     if run.incumbent is None and extra_functionality is None:
         budget = 0.2 * options.remaining()
         run.offer(greedy(problem, options.previous_keys, cand, deadline=time.perf_counter() + budget), "greedy")
+    if run.incumbent is None and extra_functionality is None:
+        # greedy fills nodes one workload at a time and can fail where capacity
+        # is tight; the local search constructs and repairs more patiently
+        budget = min(SEARCH_SHARE * options.remaining(), SEARCH_SECONDS)
+        found = local_search(problem, None, options.previous_keys, options.seed,
+                             deadline=time.perf_counter() + budget, cand=cand)
+        run.offer(found.x, "local search")
     exact = transitions_estimate(cand) <= MAX_TRANSITIONS
     if not exact:
         cand = restrict(cand, RESTRICTED_NODES, None if run.incumbent is None else run.incumbent[0])
