@@ -64,6 +64,11 @@ class MilpParams:
         For one workload under a pure ``bottleneck`` objective, first run the
         segment program of :mod:`placement_opt.chain` (a lower bound, and often
         a plan that meets it).
+    polish
+        When the LP pre-pass does not prove the incumbent optimal, run the
+        local search (from scratch: greedy variants and large-neighbourhood
+        moves) for up to ``POLISH_SHARE`` of the time left, and keep its answer
+        if better.  ``auto`` switches it on.
     highs_options
         Further HiGHS options, applied last.
     extra_functionality
@@ -75,6 +80,7 @@ class MilpParams:
     reduce: bool | Literal["auto"] = "auto"
     symmetry: bool = True
     chain: bool = True
+    polish: bool = False
     highs_options: Mapping[str, Any] = field(default_factory=dict)
     extra_functionality: Callable[[pyo.ConcreteModel, Problem], None] | None = None
 
@@ -92,6 +98,9 @@ NEIGHBOURHOOD_TRIGGER = 0.02
 #: left, at most ``SEARCH_SECONDS``
 SEARCH_SHARE = 0.1
 SEARCH_SECONDS = 10.0
+#: share of the time left for ``polish`` (``POLISH_SECONDS`` without a limit)
+POLISH_SHARE = 0.1
+POLISH_SECONDS = 5.0
 
 
 def build_model(
@@ -274,6 +283,17 @@ class _Run:
         if bound is not None and np.isfinite(bound):
             self.bound = bound if self.bound is None else max(self.bound, bound)
 
+    def proven(self, exact: bool) -> bool:
+        """The bound already proves the incumbent optimal (on the exact model)."""
+        return exact and self.incumbent is not None and _closed(self.incumbent[1], self.bound)
+
+    def proof(self, reason: str, t0: float) -> RawResult:
+        """The incumbent, proven optimal without HiGHS."""
+        assert self.incumbent is not None
+        self.info.update(proof=reason, build_time=time.perf_counter() - t0)
+        x, obj = self.incumbent
+        return RawResult(SolveStatus.OPTIMAL, x, self.bound, obj, self.info)
+
     def fallback(self, reason: str) -> RawResult:
         """Out of time: the best solution so far, honestly labelled."""
         self.info["reason"] = reason
@@ -332,6 +352,7 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
     keep = None
     reduce = params.reduce
     # user constraints may exclude the incumbent, so no pruning with them
+    lp = None
     if extra_functionality is None and reduce and (reduce != "auto" or mm.cols.size >= REDUCE_MIN_COLUMNS):
         lp = lp_bound(mm, 0.4 * options.remaining(), options.seed, options.threads)
         if lp is None:
@@ -342,24 +363,31 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
                 run.raise_bound(lp.bound)
             info.update(leave_cuts=lp.cuts, cut_rounds=lp.rounds)
             mm = lp.model  # with the cuts the LP needed
-            inc = run.incumbent
-            if inc is None or inc[1] > lp.bound * (1 + NEIGHBOURHOOD_TRIGGER):
-                run.offer(_neighbourhood_incumbent(mm, lp, options, info, inc), "LP neighbourhood")
-            if run.incumbent is not None:
-                keep = lp.keep(run.incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
-                info["kept_columns"] = int(keep.sum())
+    if run.proven(exact):
+        return run.proof("the incumbent meets the LP bound", t0)
+    if params.polish and extra_functionality is None:
+        remaining = options.remaining()
+        budget = POLISH_SHARE * remaining if np.isfinite(remaining) else POLISH_SECONDS
+        found = local_search(problem, None, options.previous_keys, options.seed,
+                             deadline=time.perf_counter() + budget, cand=cand)
+        run.offer(found.x, "local search")
+        if run.proven(exact):
+            return run.proof("the incumbent (local search) meets the LP bound", t0)
+    if lp is not None:
+        inc = run.incumbent
+        if inc is None or inc[1] > lp.bound * (1 + NEIGHBOURHOOD_TRIGGER):
+            run.offer(_neighbourhood_incumbent(mm, lp, options, info, inc), "LP neighbourhood")
+        if run.incumbent is not None:
+            keep = lp.keep(run.incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
+            info["kept_columns"] = int(keep.sum())
     inc = run.incumbent
-    if exact and inc is not None and _closed(inc[1], run.bound):
-        info["proof"] = "the incumbent meets the LP bound"
-        info["build_time"] = time.perf_counter() - t0
-        return RawResult(SolveStatus.OPTIMAL, inc[0], run.bound, inc[1], info)
     direct = extra_functionality is None
     if build_seconds(mm, keep, direct) > options.remaining():
         return run.fallback("not enough time left to build the MILP")
     warm = None if inc is None else inc[0]
     t1 = time.perf_counter()
     try:
-        if direct:
+        if extra_functionality is None:
             info["build_time"] = t1 - t0
             raw = solve_matrices(mm, keep, options, warm, params.highs_options)
             info["build_time"] += raw.info.get("transfer_time", 0.0)

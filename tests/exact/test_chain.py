@@ -99,5 +99,5 @@ def test_pipeedge_schedules_are_proven(name, optimum, solver):
     sol = po.solve(p, solver, time_limit=30)
     assert sol.status.value == "optimal"
     assert sol.objective == pytest.approx(optimum, rel=1e-9)
-    proof = sol.info["proof"] if solver != "auto" else sol.info["milp"]["proof"]
+    proof = sol.info["proof"]
     assert "chain DP" in proof
