@@ -29,13 +29,14 @@ every ``x`` (and ``y``) they forbid.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from ..formulation import Formulation
 from .scaling import scale_le_row
-from .variables import Variables
+from .variables import Layout, Variables
 
 
 def weighted(columns: list, idx: np.ndarray, coefs: np.ndarray) -> cp_model.LinearExpr:
@@ -62,16 +63,21 @@ def split_by(keys: np.ndarray, *arrays: np.ndarray):
 class Constraints:
     """Adds every constraint of SPEC 5 to a model (see the module docstring)."""
 
-    def __init__(self, model: cp_model.CpModel, F: Formulation, V: Variables,
+    def __init__(self, model: cp_model.CpModel | None, F: Formulation, V: Variables | Layout,
                  classes: Sequence[Sequence[int]] = ()):
-        self.model = model
+        #: None: only :meth:`real_rows` may be called
+        self.model: Any = model
         self.F = F
-        self.V = V
+        self.V: Any = V
         self.p = F.problem
         #: per row kind: rows stated, rows skipped as never binding, worst relative excess, exponents
         self.scaling: dict[str, dict] = {}
         self.num_no_goods = 0
         self.classes = classes
+        #: the rows ``sum coefs * columns[cols] <= rhs`` stated beyond the Boolean
+        #: structure (capacities, SLOs, segments, symmetry), for the LP relaxation
+        #: of :mod:`placement_opt.cpsat.reduce`
+        self.le_rows: list[tuple[np.ndarray, np.ndarray, float]] = []
 
     # ------------------------------------------------------------------ all
     def add_all(self) -> None:
@@ -87,15 +93,30 @@ class Constraints:
         self.one_segment_per_node()
         self.symmetry()
 
+    def real_rows(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Only the rows of :attr:`le_rows`, without a model (``model`` None)."""
+        self.memory()
+        self.compute()
+        self.links()
+        self.slo()
+        self.max_segments()
+        self.one_segment_per_node()
+        self.symmetry()
+        return self.le_rows
+
     # -------------------------------------------------------------- Boolean
     def symmetry(self) -> None:
         """Within a class of interchangeable nodes (:mod:`placement_opt.symmetry`),
         nodes in index order run non-increasing numbers of positions."""
-        x, F = self.V.x, self.F
+        F = self.F
         for members in self.classes:
             for a, b in zip(members[:-1], members[1:]):
-                self.model.add(sum(x[v] for v in np.flatnonzero(F.x_node == a).tolist())
-                               >= sum(x[v] for v in np.flatnonzero(F.x_node == b).tolist()))
+                xa, xb = np.flatnonzero(F.x_node == a), np.flatnonzero(F.x_node == b)
+                if self.model is not None:
+                    x = self.V.x
+                    self.model.add(sum(x[v] for v in xa.tolist()) >= sum(x[v] for v in xb.tolist()))
+                self.le_rows.append((np.concatenate([xb, xa]),
+                                     np.concatenate([np.ones(xb.size), -np.ones(xa.size)]), 0.0))
 
     def one_node_per_position(self) -> None:
         x = self.V.x
@@ -174,7 +195,9 @@ class Constraints:
         for w, (ts,) in split_by(F.y_workload, np.arange(F.num_y)):
             moves_allowed = int(limit[w]) - 1
             if moves_allowed < int(p.flat.length[w]) - 1:
-                self.model.add(sum(V.y[t] for t in ts.tolist()) <= moves_allowed)
+                if self.model is not None:
+                    self.model.add(sum(V.y[t] for t in ts.tolist()) <= moves_allowed)
+                self.le_rows.append((V.y_offset + ts, np.ones(ts.size), float(moves_allowed)))
 
     def one_segment_per_node(self) -> None:
         if not self.p.one_segment_per_node:
@@ -187,10 +210,12 @@ class Constraints:
         fx = np.flatnonzero(is_first[F.x_pos])
         keys = np.concatenate([F.x_workload[fx] * n + F.x_node[fx], F.y_workload * n + F.y_to])
         cols = np.concatenate([fx, V.y_offset + np.arange(F.num_y)])
-        cl = V.columns
         for _, (c,) in split_by(keys, cols):
             if c.size > 1:
-                self.model.add_at_most_one([cl[i] for i in c.tolist()])
+                if self.model is not None:
+                    cl = V.columns
+                    self.model.add_at_most_one([cl[i] for i in c.tolist()])
+                self.le_rows.append((c, np.ones(c.size), 1.0))
 
     # ---------------------------------------------------------- real rows
     def _row(self, kind: str, cols: np.ndarray, coefs: np.ndarray, limit: float) -> None:
@@ -207,7 +232,9 @@ class Constraints:
         lo, hi = info["exponents"]
         info["exponents"] = [row.exponent if lo is None else min(lo, row.exponent),
                              row.exponent if hi is None else max(hi, row.exponent)]
-        self.model.add(weighted(self.V.columns, cols, row.coefs) <= row.rhs)
+        if self.model is not None:
+            self.model.add(weighted(self.V.columns, cols, row.coefs) <= row.rhs)
+        self.le_rows.append((cols, row.coefs.astype(float), float(row.rhs)))
 
     def memory(self) -> None:
         F, V, p = self.F, self.V, self.p

@@ -125,21 +125,22 @@ class ObjectiveTerms:
         self.load_rows = [(c, a) for c, a in self.load_rows if np.any(a != 0)]
 
     # ------------------------------------------------------------- bounds
-    def _row_max(self, rows) -> float:
+    def row_max(self, rows) -> float:
+        """Largest value of any of ``rows`` (max latency or load rows)."""
         return max((max_activity(a, self.groups[c]) for c, a in rows), default=0.0)
 
     def max_value(self) -> float:
         """An upper bound of ``f`` over every solution of the model."""
         linear = max_activity(self.linear, self.groups)
-        lat = min(self._row_max(self.latency_rows), self.latency_cap)
-        load = min(self._row_max(self.load_rows), self.load_cap)
+        lat = min(self.row_max(self.latency_rows), self.latency_cap)
+        load = min(self.row_max(self.load_rows), self.load_cap)
         return linear + lat + load
 
     def coefficient_sum(self) -> float:
         """Largest sum of absolute coefficients over the objective and its max rows
         (with the auxiliaries' upper bounds): what CP-SAT's overflow check adds up."""
-        lat_ub = min(self._row_max(self.latency_rows), self.latency_cap)
-        load_ub = min(self._row_max(self.load_rows), self.load_cap)
+        lat_ub = min(self.row_max(self.latency_rows), self.latency_cap)
+        load_ub = min(self.row_max(self.load_rows), self.load_cap)
         sums = [float(self.linear.sum()) + lat_ub + load_ub]
         sums += [float(a.sum()) + lat_ub for _, a in self.latency_rows]
         sums += [float(a.sum()) + load_ub for _, a in self.load_rows]

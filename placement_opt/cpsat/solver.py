@@ -6,18 +6,27 @@ constraints, scaled objective), in the style of PyJobShop's CP-SAT backend.
 
 1. Candidates and formulation; a position without candidates is ``infeasible``
    at once (the pruning is exact).
-2. The model, with the objective scale of
+2. The LP pre-pass of
+   :mod:`placement_opt.cpsat.reduce` (models of at least
+   :data:`REDUCE_MIN_COLUMNS` columns, option ``reduce``): the LP relaxation of
+   the model's rows gives a Lagrangian bound (reported as the bound when it
+   is the best known) and, with an incumbent (warm start, chain DP or
+   greedy), fixes by reduced costs every column that no solution at least as
+   good as the incumbent can use.  If the bound meets
+   the incumbent, it is ``optimal`` at once and no CP-SAT model is built
+   (``info["proof"]``); otherwise the fixed columns are fixed in the model.
+3. The model, with the objective scale of
    :meth:`placement_opt.cpsat.objective.ObjectiveTerms.initial_exponent`.
-3. CP-SAT, hinted with the best known solution (or the warm start).
-4. Every solution is checked with the evaluator.  One that breaks a real
+4. CP-SAT, hinted with the best known solution (or the warm start).
+5. Every solution is checked with the evaluator.  One that breaks a real
    limit through rounding (the scaled rows are relaxations) is cut off with a
    no-good and the search continues.
-5. ``optimal`` needs CP-SAT's proof for the scaled objective *and* the
+6. ``optimal`` needs CP-SAT's proof for the scaled objective *and* the
    certificate ``f(x) - B/S <= 1e-4 f(x)`` on the real objective; when the
    proof holds but the certificate does not, the objective is rebuilt with a
    finer scale (hinted with the incumbent), or, at the finest scale allowed,
    the answer is ``feasible`` with the honest bound ``B/S``.
-6. A sanity check on the proof: if a known feasible solution (the warm start)
+7. A sanity check on the proof: if a known feasible solution (the warm start)
    beats CP-SAT's bound, the proof is wrong (see the presolve bug below); the
    answer is then ``feasible`` with the a-priori bound and a warning in ``info``.
 
@@ -91,8 +100,9 @@ from ..symmetry import NodeClasses, node_classes
 from ..versions import versions
 from .constraints import Constraints
 from .objective import Objective, ObjectiveTerms
+from .reduce import Reduction, reduce_lp, relaxation
 from .scaling import OPTIMALITY_RTOL
-from .variables import Hint, Variables, hint_columns
+from .variables import Hint, Layout, Variables, hint_columns
 
 #: Workers when the caller gives no ``threads`` (see the module docstring).
 DEFAULT_WORKERS = 1
@@ -115,6 +125,10 @@ class CpsatParams:
         For one workload under a pure ``bottleneck`` objective, first run the
         segment program of :mod:`placement_opt.chain`; its plan is optimal when
         it meets its lower bound, else it is the hint.
+    reduce
+        The LP pre-pass (:mod:`placement_opt.cpsat.reduce`): ``"auto"`` runs it
+        on models of at least :data:`REDUCE_MIN_COLUMNS` columns, True always,
+        False never.  Without an incumbent it only gives a bound.
     cpsat_parameters
         Further ``SatParameters`` fields, applied last.
     """
@@ -123,6 +137,7 @@ class CpsatParams:
     greedy_hint: bool = True
     symmetry: bool = True
     chain: bool = True
+    reduce: bool | str = "auto"
     cpsat_parameters: Mapping[str, Any] = field(default_factory=dict)
 #: Solutions kept from the callback (newest first), to fall back on if the last one is cut off.
 KEEP_SOLUTIONS = 20
@@ -141,6 +156,12 @@ BUILD_SHARE = 0.35
 SEARCH_SHARE = 0.85
 #: share of the time left the greedy incumbent may take
 GREEDY_SHARE = 0.2
+#: share of the time left the LP pre-pass may take
+LP_SHARE = 0.4
+#: with ``reduce="auto"``, the LP pre-pass runs on models with at least this many columns
+REDUCE_MIN_COLUMNS = 1000
+#: the LP bound alone proves the incumbent optimal when within this relative gap
+LP_PROOF_RTOL = 1e-7
 
 
 def _fit_candidates(problem: Problem, options: SolveOptions, info: dict[str, Any], incumbent):
@@ -186,6 +207,18 @@ class CpsatModel:
         self.constraints = Constraints(self.model, F, self.variables, classes.classes if classes else ())
         self.constraints.add_all()
         self.objective = Objective(self.model, terms, self.variables.columns, exponent)
+        self.fixed_zero = np.zeros(0, dtype=np.int64)
+        self.fixed_one = np.zeros(0, dtype=np.int64)
+
+    def fix(self, zero: np.ndarray, one: np.ndarray) -> None:
+        """Fix columns (not model variable indices) to 0 and to 1."""
+        domains = self.model.proto.variables
+        idx = self.variables.indices
+        for c in zero.tolist():
+            domains[int(idx[c])].domain[1] = 0
+        for c in one.tolist():
+            domains[int(idx[c])].domain[0] = 1
+        self.fixed_zero, self.fixed_one = zero, one
 
     # ---------------------------------------------------------------- hints
     def hint(self, assignment: np.ndarray) -> Hint:
@@ -310,7 +343,7 @@ def _restricted(problem: Problem, options: SolveOptions, cand, info: dict[str, A
     Status at most ``feasible``; the bound (capacity-free) holds for the whole
     problem."""
     if cand is not None and options.remaining() > 0:
-        raw = _search(problem, options, cand, info, t_start)
+        raw = _search(problem, options, cand, info, t_start, exact=False)
         if raw.x is not None:
             return RawResult(SolveStatus.FEASIBLE, raw.x, bound, raw.solver_objective, raw.info)
     info["solution_from"] = "warm start"
@@ -322,6 +355,43 @@ def _restricted(problem: Problem, options: SolveOptions, cand, info: dict[str, A
     return RawResult(SolveStatus.NO_SOLUTION, bound=bound, info=info)
 
 
+def _reduce_wanted(setting: bool | str, F: Formulation) -> bool:
+    if setting == "auto":
+        return F.num_x + F.num_y + F.num_z >= REDUCE_MIN_COLUMNS
+    return bool(setting)
+
+
+def _reduce(F: Formulation, terms: ObjectiveTerms, classes: NodeClasses | None,
+            best: tuple[np.ndarray, float, Any, str] | None, options: SolveOptions,
+            info: dict[str, Any]) -> tuple[Reduction, np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """The LP pre-pass of :mod:`placement_opt.cpsat.reduce`, before the CP-SAT
+    model is built: ``(reduction, columns fixed to 0, columns fixed to 1, the
+    incumbent's columns)`` against the incumbent ``best`` (without one: the
+    bound only, nothing fixed), or None."""
+    layout = Layout(F, terms.active_nodes)
+    none = np.zeros(0, dtype=np.int64)
+    cols = hint_columns(layout, best[0]) if best is not None else None
+    rows = Constraints(None, F, layout, classes.classes if classes else ()).real_rows()
+    red = reduce_lp(relaxation(layout, rows, terms), LP_SHARE * options.remaining(), options.seed, options.threads)
+    if red is None:
+        info["lp"] = "not solved in time"
+        return None
+    info.update(lp_time=red.seconds, lp_bound=red.bound, lp_status=red.status, lp_rows=red.rows,
+                columns=int(layout.num_columns))
+    if best is None or cols is None or not cols.complete:  # (incomplete cannot happen: exact candidates)
+        return red, none, none, None
+    # the evaluator's objective and the model's (equal up to rounding)
+    f = max(best[1], terms.real_value(cols.values))
+    nc = layout.num_columns
+    binary = np.zeros(red.reduced_cost.size, dtype=bool)
+    binary[:nc] = True
+    one = np.zeros_like(binary)
+    one[:nc] = cols.values == 1
+    zero, ones = red.fixings(f, binary, one, binary & ~one)
+    info.update(fixed_zero=int(zero.size), fixed_one=int(ones.size))
+    return red, zero, ones, cols.values
+
+
 def _classes(problem: Problem, options: SolveOptions) -> NodeClasses | None:
     """Interchangeable nodes, when symmetry breaking is on and there are any."""
     if not options.params_as(CpsatParams).symmetry:
@@ -330,8 +400,11 @@ def _classes(problem: Problem, options: SolveOptions) -> NodeClasses | None:
     return classes if classes.classes else None
 
 
-def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any], t_start: float) -> RawResult:
-    """Build the model over ``cand`` and run the CP-SAT loop."""
+def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any], t_start: float,
+            exact: bool = True) -> RawResult:
+    """Build the model over ``cand`` and run the CP-SAT loop; ``exact``: ``cand``
+    are all the candidates (else the LP reduction is skipped: its bound would
+    only hold for the restriction)."""
     prev = options.previous_keys
     classes = _classes(problem, options)
     F = build_formulation(problem, cand)
@@ -360,16 +433,34 @@ def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any],
         if ev.feasible:
             best = (np.asarray(warm, dtype=np.int64), ev.objective, None, "warm start")
 
+    bound = lower
+    own = options.params_as(CpsatParams)
+    fixed = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if exact and not restricted and _reduce_wanted(own.reduce, F):
+        reduced = _reduce(F, terms, classes, best, options, info)
+        if reduced is not None:
+            red, zero, ones, inc_cols = reduced
+            bound = max(bound, red.bound)
+            fixed = zero, ones
+            if best is not None and inc_cols is not None and best[1] - bound <= LP_PROOF_RTOL * abs(best[1]):
+                # the LP bound meets the incumbent: no CP-SAT model needed
+                info["proof"] = "LP relaxation: its Lagrangian bound meets the incumbent (placement_opt.cpsat.reduce)"
+                info.update(build_time=0.0, solve_time=0.0, rounds=[], no_goods=0, cpsat_status=None,
+                            lower_bound_a_priori=lower, solution_from=best[3], scaling=None)
+                if warm is not None:
+                    info["hint"] = hint_columns(Layout(F, terms.active_nodes), warm).info()
+                return RawResult(SolveStatus.OPTIMAL, best[0], min(bound, best[1]), terms.real_value(inc_cols), info)
+
     t_build = time.perf_counter()
     try:
         M = CpsatModel(F, terms, exponent, classes)
     except OverflowError as exc:  # a magnitude guard of .scaling fired
         info.update(error=f"CP-SAT model: {exc}", build_time=time.perf_counter() - t_build, solve_time=0.0)
         return RawResult(SolveStatus.ERROR, info=info)
+    M.fix(*fixed)
     build_time = time.perf_counter() - t_build
     info["num_constraints"] = len(M.model.proto.constraints)
     no_goods: list[np.ndarray] = []
-    bound = lower
     rounds: list[dict[str, Any]] = []
     solve_time = 0.0
     status = None
@@ -468,7 +559,9 @@ def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any],
         if finer is None:
             break
         t_build = time.perf_counter()
+        fixed = M.fixed_zero, M.fixed_one
         M = CpsatModel(F, terms, finer, classes)
+        M.fix(*fixed)
         for a in no_goods:
             M.constraints.add_no_good(a)
         build_time += time.perf_counter() - t_build

@@ -31,7 +31,24 @@ from ..formulation import Formulation
 NAME_LIMIT = 20_000
 
 
-class Variables:
+class Layout:
+    """The column space of a model without the model: offsets and groups (see
+    the module docstring).  Enough for hints and for the LP relaxation of
+    :mod:`placement_opt.cpsat.reduce`."""
+
+    def __init__(self, F: Formulation, active_nodes: np.ndarray):
+        self.F = F
+        size = F.problem.flat.size
+        self.active_nodes = np.asarray(active_nodes, dtype=np.int64)
+        self.num_columns = F.num_x + F.num_y + F.num_z + self.active_nodes.size
+        self.y_offset = F.num_x
+        self.z_offset = F.num_x + F.num_y
+        self.a_offset = self.z_offset + F.num_z
+        own = np.arange(F.num_z + self.active_nodes.size) + 2 * size
+        self.groups = np.concatenate([F.x_pos, size + F.y_pos, own]).astype(np.int64)
+
+
+class Variables(Layout):
     """Creates the variables of a model (see the module docstring).
 
     Parameters
@@ -45,7 +62,7 @@ class Variables:
     """
 
     def __init__(self, model: cp_model.CpModel, F: Formulation, active_nodes: np.ndarray):
-        self.F = F
+        super().__init__(F, active_nodes)
         p = F.problem
         named = F.num_x + F.num_y + F.num_z <= NAME_LIMIT
         ids = p.node_ids
@@ -61,19 +78,10 @@ class Variables:
         self.z = [
             model.new_bool_var(name("z[{},{}]", g, ids[i])) for g, i in zip(F.z_layer.tolist(), F.z_node.tolist())
         ]
-        self.active_nodes = np.asarray(active_nodes, dtype=np.int64)
         self.active = [model.new_bool_var(name("active[{}]", ids[i])) for i in self.active_nodes.tolist()]
         #: node index -> position in ``self.active``
         self.active_of = {int(i): a for a, i in enumerate(self.active_nodes.tolist())}
-
-        size = p.flat.size
-        self.num_columns = F.num_x + F.num_y + F.num_z + len(self.active)
         self.columns = self.x + self.y + self.z + self.active
-        self.y_offset = F.num_x
-        self.z_offset = F.num_x + F.num_y
-        self.a_offset = self.z_offset + F.num_z
-        own = np.arange(F.num_z + len(self.active)) + 2 * size
-        self.groups = np.concatenate([F.x_pos, size + F.y_pos, own]).astype(np.int64)
         self.indices = np.fromiter((v.index for v in self.columns), dtype=np.int64, count=self.num_columns)
 
     def values(self, solution: np.ndarray) -> np.ndarray:
@@ -100,7 +108,7 @@ class Hint:
         }
 
 
-def hint_columns(V: Variables, assignment: np.ndarray) -> Hint:
+def hint_columns(V: Layout, assignment: np.ndarray) -> Hint:
     """Consistent hint values for ``x``, ``y``, ``z`` and ``active`` from a flat assignment.
 
     Positions whose node is not a candidate, and boundaries whose move has no
@@ -163,7 +171,7 @@ def hint_columns(V: Variables, assignment: np.ndarray) -> Hint:
     zv[:] = np.where(zone, 1, np.where(zunknown, -1, 0))
 
     # active: like z, per node.
-    if V.active:
+    if V.active_nodes.size:
         av = vals[V.a_offset :]
         node_one = np.zeros(n, dtype=bool)
         node_unknown = np.zeros(n, dtype=bool)

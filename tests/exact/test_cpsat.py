@@ -735,3 +735,101 @@ def test_regression_presolve_bug_or_tools_5293():
     if bad.status is not SolveStatus.OPTIMAL:  # the OR-Tools bug is present
         assert bad.status is SolveStatus.FEASIBLE and "warning" in bad.info
         assert bad.bound <= ref.objective
+
+
+# --------------------------------------------------------------------------- #
+# The LP pre-pass (placement_opt.cpsat.reduce): bound and reduced-cost fixing
+# --------------------------------------------------------------------------- #
+
+
+def _poor_warm_starts(problem: Problem, optimum: float, previous=None) -> list[np.ndarray]:
+    """The runner-up (the best feasible assignment worse than the optimum) and
+    the worst feasible assignment, by enumeration: incumbents close to and far
+    from the optimum, which a wrong fixing would betray (the runner-up leaves
+    least room between the optimum and the fixing threshold)."""
+    from itertools import product
+
+    from placement_opt.evaluate import evaluate_array, placed_keys
+
+    if problem.num_nodes ** problem.flat.size > 5000:
+        return []
+    keys = None if previous is None else placed_keys(problem, previous)
+    runner, runner_obj, worst, worst_obj = None, math.inf, None, -math.inf
+    for x in product(range(problem.num_nodes), repeat=problem.flat.size):
+        ev = evaluate_array(problem, np.array(x), keys)
+        if not ev.feasible:
+            continue
+        if ev.objective > optimum * (1 + 1e-6) + 1e-12 and ev.objective < runner_obj:
+            runner, runner_obj = np.array(x), ev.objective
+        if ev.objective > worst_obj:
+            worst, worst_obj = np.array(x), ev.objective
+    return [x for x in (runner, worst) if x is not None]
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_reduction_agrees_with_brute_force(chunk):
+    """With the LP pre-pass forced on (tiny models skip it by default), every
+    answer agrees with brute force, from the greedy hint and from non-optimal
+    warm starts (the runner-up and the worst plan); the pre-pass must actually
+    fix columns, also against a non-optimal incumbent, and prove some optima."""
+    fixed = proofs = runners = 0
+    objectives = [None, dict.fromkeys(TERMS, 1.0), {"max_latency": 1.0}, {"bottleneck": 1.0, "latency": 0.1},
+                  {"cost": 1.0, "energy": 1.0}]
+    for seed in range(chunk * 12, chunk * 12 + 12):
+        objective = objectives[seed % len(objectives)]
+        data = tiny_instance(20_000 + seed, objective=objective, loose=seed % 2 == 0)
+        prev = random_previous(data, seed) if "migration" in data["objective"] else None
+        problem, ref, got = agree(data, prev, reduce=True)
+        fixed += got.info.get("fixed_zero", 0) + got.info.get("fixed_one", 0)
+        proofs += "LP relaxation" in got.info.get("proof", "")
+        if ref.status is SolveStatus.OPTIMAL:
+            assert got.info["lp_bound"] <= ref.objective * (1 + 1e-9) + 1e-15
+            # without any incumbent: the LP gives the bound only, nothing is fixed
+            bare = solve(problem, "cpsat", previous=prev, reduce=True, greedy_hint=False)
+            check_solution(problem, bare, prev)
+            assert bare.status is SolveStatus.OPTIMAL
+            assert math.isclose(bare.objective, ref.objective, rel_tol=OPT_RTOL, abs_tol=1e-12)
+            assert bare.info["lp_bound"] <= ref.objective * (1 + 1e-9) + 1e-15
+            assert bare.info.get("fixed_zero", 0) == 0 and "proof" not in bare.info
+            for start in _poor_warm_starts(problem, ref.objective, prev):
+                again = solve(problem, "cpsat", previous=prev, reduce=True, warm_start=start)
+                check_solution(problem, again, prev)
+                assert again.status is SolveStatus.OPTIMAL, again.info
+                assert math.isclose(again.objective, ref.objective, rel_tol=OPT_RTOL, abs_tol=1e-12)
+                assert again.bound <= ref.objective * (1 + 1e-9) + 1e-15
+                runners += again.info.get("fixed_zero", 0) > 0
+    assert fixed > 0
+    assert proofs > 0
+    assert runners > 0  # fixing against a non-optimal incumbent happened
+
+
+def test_lagrangian_bound_holds_for_any_duals():
+    """L(y) is a lower bound for every y (weak duality), not just HiGHS's duals:
+    random duals of either sign never exceed the brute-force optimum."""
+    from placement_opt.candidates import candidates
+    from placement_opt.cpsat.constraints import Constraints
+    from placement_opt.cpsat.objective import ObjectiveTerms
+    from placement_opt.cpsat.reduce import lagrangian_bound, reduce_lp, relaxation
+    from placement_opt.cpsat.variables import Layout
+    from placement_opt.formulation import build_formulation
+
+    checked = 0
+    for seed in range(30):
+        data = tiny_instance(21_000 + seed, objective=dict.fromkeys(TERMS[:5], 1.0))
+        problem = Problem.from_dict(data)
+        ref = solve(problem, "brute-force")
+        if ref.status is not SolveStatus.OPTIMAL:
+            continue
+        F = build_formulation(problem, candidates(problem))
+        terms = ObjectiveTerms(F)
+        layout = Layout(F, terms.active_nodes)
+        lp = relaxation(layout, Constraints(None, F, layout).real_rows(), terms)
+        red = reduce_lp(lp, 10.0)
+        assert red is not None and red.bound <= ref.objective * (1 + 1e-9) + 1e-15
+        rng = np.random.default_rng(seed)
+        for scale in (0.01, 1.0, 100.0):
+            y = rng.normal(0.0, scale, lp.lower.size)
+            bound, _, _ = lagrangian_bound(lp, y)
+            assert bound <= ref.objective * (1 + 1e-9) + 1e-15
+        checked += 1
+    assert checked >= 10
