@@ -18,13 +18,18 @@ the heuristic's, and ``optimal`` only when proven (see :mod:`placement_opt.milp`
 
 from __future__ import annotations
 
-from .backend import RawResult, SolveOptions
-from .milp.solver import MilpParams, solve_milp
+from dataclasses import replace
+
+from .backend import RawResult, SolveOptions, solver_info
 from .problem import Problem
+
+#: the ``milp`` options ``auto`` runs with
+MILP_OPTIONS = {"reduce": True, "polish": True}
 
 
 def solve_auto(problem: Problem, options: SolveOptions) -> RawResult:
     """The ``auto`` backend (see the module docstring)."""
-    raw = solve_milp(problem, options, MilpParams(reduce=True, polish=True))
+    milp = solver_info("milp")  # through the solver table: auto does not import milp
+    raw = milp.run(problem, replace(options, params=milp.make_params(MILP_OPTIONS)))
     raw.info["engine"] = "milp"
     return raw
