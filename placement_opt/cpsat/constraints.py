@@ -85,6 +85,10 @@ class Constraints:
         self.flow()
         self.placement()
         self.activation()
+        self.linear_rows()
+
+    def linear_rows(self) -> None:
+        """The rows recorded in :attr:`le_rows` (capacities, SLOs, segments, symmetry)."""
         self.memory()
         self.compute()
         self.links()
@@ -95,13 +99,7 @@ class Constraints:
 
     def real_rows(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """Only the rows of :attr:`le_rows`, without a model (``model`` None)."""
-        self.memory()
-        self.compute()
-        self.links()
-        self.slo()
-        self.max_segments()
-        self.one_segment_per_node()
-        self.symmetry()
+        self.linear_rows()
         return self.le_rows
 
     # -------------------------------------------------------------- Boolean

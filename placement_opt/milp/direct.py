@@ -19,9 +19,8 @@ import numpy as np
 from scipy.sparse import csc_matrix
 
 from ..backend import RawResult, SolveOptions
-from ..solution import SolveStatus
 from ..versions import versions
-from .highs import answer, new_highs, pass_matrices, set_mip_options, set_start, set_time_left
+from .highs import new_highs, pass_matrices, result, run_in_time, set_mip_options, set_start
 from .model import MatrixModel, PrunedInfeasible, decode_x
 from .variables import X
 
@@ -88,25 +87,11 @@ def solve_matrices(mm: MatrixModel, keep: np.ndarray | None, options: SolveOptio
         info["warm_start"] = _warm_start(h, mm, r, keep, warm_start, options.previous_keys)
     info.update(transfer_time=time.perf_counter() - t0, variables=int(r.columns.size),
                 constraints=int(r.rows.size))
-    remaining = options.remaining()
-    if remaining <= 0:
-        return RawResult(SolveStatus.NO_SOLUTION, info={**info, "reason": "time limit reached while building"})
-    set_time_left(h, remaining)
-    t1 = time.perf_counter()
-    h.run()
-    info["highs_time"] = time.perf_counter() - t1
-    ans = answer(h)
-    info.update(termination=ans.termination, mip_nodes=ans.mip_nodes)
-    if ans.kind == "infeasible":
-        return RawResult(SolveStatus.INFEASIBLE, info=info)
-    if ans.kind == "error":
-        return RawResult(SolveStatus.ERROR, info=info)
-    if ans.values is None:
-        return RawResult(SolveStatus.NO_SOLUTION, bound=ans.bound, info=info)
+    stopped = run_in_time(h, options, info)
+    if stopped is not None:
+        return stopped
     is_x = cols.kind[r.columns] == X
-    x = decode_x(mm, r.columns[is_x], ans.values[is_x])
-    status = SolveStatus.OPTIMAL if ans.kind == "optimal" else SolveStatus.FEASIBLE
-    return RawResult(status, x, ans.bound, ans.objective, info)
+    return result(h, lambda values: decode_x(mm, r.columns[is_x], values[is_x]), info)
 
 
 def _warm_start(h, mm: MatrixModel, r: Restricted, keep: np.ndarray | None, assignment: np.ndarray,

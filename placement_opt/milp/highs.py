@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,8 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix
 
-from ..backend import SolveOptions
-from ..solution import relative_gap
+from ..backend import RawResult, SolveOptions
+from ..solution import SolveStatus, relative_gap
 
 #: primal and MIP feasibility tolerance: what HiGHS accepts, the evaluator accepts
 #: (1e-9 on the normalised capacity rows)
@@ -148,3 +149,33 @@ def answer(h: highspy.Highs) -> Answer:
     proven = name == "kOptimal" and gap is not None and gap <= CLOSED_GAP
     return Answer("optimal" if proven else "feasible", termination, objective, bound_or_none,
                   np.asarray(h.getSolution().col_value), nodes)
+
+
+def run_in_time(h: highspy.Highs, options: SolveOptions, info: dict) -> RawResult | None:
+    """Run HiGHS in the time left of the call (``info["highs_time"]``); the
+    answer ``no_solution`` if none is left, else None (read it with
+    :func:`result`)."""
+    remaining = options.remaining()
+    if remaining <= 0:
+        return RawResult(SolveStatus.NO_SOLUTION, info={**info, "reason": "time limit reached while building"})
+    set_time_left(h, remaining)
+    t1 = time.perf_counter()
+    h.run()
+    info["highs_time"] = time.perf_counter() - t1
+    return None
+
+
+def result(h: highspy.Highs, decode: Callable[[np.ndarray], np.ndarray], info: dict) -> RawResult:
+    """HiGHS's answer as a :class:`RawResult`; ``decode`` turns the column
+    values into a flat assignment.  Statuses as in :class:`Answer`."""
+    ans = answer(h)
+    info.update(termination=ans.termination, mip_nodes=ans.mip_nodes)
+    if ans.kind == "infeasible":
+        return RawResult(SolveStatus.INFEASIBLE, info=info)
+    if ans.kind == "error":
+        return RawResult(SolveStatus.ERROR, info={**info, "reason": f"HiGHS: {ans.termination}"})
+    if ans.values is None:
+        return RawResult(SolveStatus.NO_SOLUTION, bound=ans.bound,
+                         info={**info, "reason": f"HiGHS stopped without a solution: {ans.termination}"})
+    status = SolveStatus.OPTIMAL if ans.kind == "optimal" else SolveStatus.FEASIBLE
+    return RawResult(status, decode(ans.values), ans.bound, ans.objective, info)

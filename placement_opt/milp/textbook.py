@@ -77,7 +77,7 @@ from ..problem import Problem
 from ..solution import SolveStatus
 from ..tolerance import argmax
 from ..versions import versions
-from .highs import answer, new_highs, pass_matrices, set_mip_options, set_start, set_time_left
+from .highs import new_highs, pass_matrices, result, run_in_time, set_mip_options, set_start
 
 #: Larger models are not built (about 40 bytes per nonzero at the peak); the
 #: answer is ``no_solution`` with the reason.
@@ -562,21 +562,6 @@ def _decode(model: TextbookModel, values: np.ndarray) -> np.ndarray:
     return np.asarray(argmax(values[:lay.y0].reshape(lay.positions, lay.nodes), axis=1), dtype=np.int64)
 
 
-def _answer(h: highspy.Highs, model: TextbookModel, info: dict) -> RawResult:
-    """Translate HiGHS's answer (statuses as in the module docstring)."""
-    ans = answer(h)
-    info.update(termination=ans.termination, mip_nodes=ans.mip_nodes)
-    if ans.kind == "infeasible":
-        return RawResult(SolveStatus.INFEASIBLE, info=info)
-    if ans.kind == "error":
-        return RawResult(SolveStatus.ERROR, info={**info, "reason": f"HiGHS: {ans.termination}"})
-    if ans.values is None:
-        return RawResult(SolveStatus.NO_SOLUTION, bound=ans.bound,
-                         info={**info, "reason": f"HiGHS stopped without a solution: {ans.termination}"})
-    status = SolveStatus.OPTIMAL if ans.kind == "optimal" else SolveStatus.FEASIBLE
-    return RawResult(status, _decode(model, ans.values), ans.bound, ans.objective, info)
-
-
 def solve_textbook(problem: Problem, options: SolveOptions) -> RawResult:
     """The ``milp-textbook`` backend: build the matrices, solve with HiGHS."""
     t0 = time.perf_counter()
@@ -598,11 +583,7 @@ def solve_textbook(problem: Problem, options: SolveOptions) -> RawResult:
     if options.warm_start is not None:
         info["warm_start"] = _warm_start(h, model, options)
     info["build_time"] = time.perf_counter() - t0
-    remaining = options.remaining()
-    if remaining <= 0:
-        return RawResult(SolveStatus.NO_SOLUTION, info={**info, "reason": "time limit reached while building"})
-    set_time_left(h, remaining)
-    t1 = time.perf_counter()
-    h.run()
-    info["highs_time"] = time.perf_counter() - t1
-    return _answer(h, model, info)
+    stopped = run_in_time(h, options, info)
+    if stopped is not None:
+        return stopped
+    return result(h, lambda values: _decode(model, values), info)
