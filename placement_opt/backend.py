@@ -121,7 +121,7 @@ BUILTIN_SOLVERS: tuple[SolverEntry, ...] = (
     SolverEntry("brute-force", "exact", "placement_opt.brute:solve_brute_force",
                 "enumerates every assignment (tiny instances only)", "placement_opt.brute:BruteForceParams"),
     SolverEntry("auto", "portfolio", "placement_opt.auto:solve_auto",
-                "portfolio: local-search incumbent, then the MILP warm-started with it"),
+                "portfolio: milp with its LP pre-pass, and local-search when the LP does not prove the incumbent"),
     SolverEntry("greedy", "heuristic", f"{_H}.greedy:solve_greedy",
                 "capacity-aware constructive heuristic (layered-graph DP per workload)"),
     SolverEntry("local-search", "heuristic", f"{_H}.local_search.search:solve_local_search",
