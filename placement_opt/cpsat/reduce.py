@@ -42,11 +42,10 @@ import math
 import time
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
-from pyomo.common.tee import capture_output
 from scipy.sparse import csr_matrix
 
+from ..highs import lp_highs
 from .objective import ObjectiveTerms
 from .variables import Layout
 
@@ -216,27 +215,7 @@ def reduce_lp(lp: Relaxation, time_limit: float, seed: int = 0, threads: int | N
     """Solve the LP relaxation and return its Lagrangian bound and reduced costs;
     None if HiGHS gives no dual solution in time."""
     t0 = time.perf_counter()
-    with capture_output(capture_fd=True):  # highspy prints a banner on creation
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", int(seed) % 2147483647)
-    if math.isfinite(time_limit):
-        h.setOptionValue("time_limit", max(float(time_limit), 0.01))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    hl = highspy.HighsLp()
-    hl.num_col_, hl.num_row_ = lp.c.size, lp.lower.size
-    hl.col_cost_ = lp.c
-    hl.col_lower_ = lp.lb
-    hl.col_upper_ = lp.ub
-    hl.row_lower_ = lp.lower
-    hl.row_upper_ = lp.upper
-    A = lp.A.tocsc()
-    hl.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    hl.a_matrix_.start_ = A.indptr.astype(np.int32)
-    hl.a_matrix_.index_ = A.indices.astype(np.int32)
-    hl.a_matrix_.value_ = A.data
-    h.passModel(hl)
+    h = lp_highs(lp.c, lp.lb, lp.ub, lp.A.tocsc(), lp.lower, lp.upper, time_limit, seed, threads)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     sol = h.getSolution()

@@ -82,7 +82,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -137,7 +137,7 @@ class CpsatParams:
     greedy_hint: bool = True
     symmetry: bool = True
     chain: bool = True
-    reduce: bool | str = "auto"
+    reduce: bool | Literal["auto"] = "auto"
     cpsat_parameters: Mapping[str, Any] = field(default_factory=dict)
 #: Solutions kept from the callback (newest first), to fall back on if the last one is cut off.
 KEEP_SOLUTIONS = 20
@@ -309,7 +309,7 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> RawResult:
             options = replace(options, warm_start=classes.canonical(options.warm_start))
     full = candidates(problem)
     if full.infeasible_workloads():
-        return _search(problem, options, full, info, t_start)
+        return _search(problem, options, full, info, t_start, classes)
     if chain_applies(problem) and options.params_as(CpsatParams).chain:
         chain = chain_bound(problem, classes or node_classes(problem, options.previous_keys), options.previous_keys,
                             deadline=time.perf_counter() + 0.2 * options.remaining())
@@ -332,18 +332,18 @@ def solve_cpsat(problem: Problem, options: SolveOptions) -> RawResult:
             info["hint_from"] = "greedy"
     cand, exact = _fit_candidates(problem, options, info, options.warm_start)
     if exact:
-        return _search(problem, options, cand, info, t_start)
-    return _restricted(problem, options, cand, info, t_start, capacity_free_bound(problem, full))
+        return _search(problem, options, cand, info, t_start, classes)
+    return _restricted(problem, options, cand, info, t_start, capacity_free_bound(problem, full), classes)
 
 
 def _restricted(problem: Problem, options: SolveOptions, cand, info: dict[str, Any], t_start: float,
-                bound: float) -> RawResult:
+                bound: float, classes: NodeClasses | None) -> RawResult:
     """Too large for the exact model: CP-SAT over a restriction of the
     candidates, or just the warm start / greedy when even that cannot be built.
     Status at most ``feasible``; the bound (capacity-free) holds for the whole
     problem."""
     if cand is not None and options.remaining() > 0:
-        raw = _search(problem, options, cand, info, t_start, exact=False)
+        raw = _search(problem, options, cand, info, t_start, classes, exact=False)
         if raw.x is not None:
             return RawResult(SolveStatus.FEASIBLE, raw.x, bound, raw.solver_objective, raw.info)
     info["solution_from"] = "warm start"
@@ -355,7 +355,7 @@ def _restricted(problem: Problem, options: SolveOptions, cand, info: dict[str, A
     return RawResult(SolveStatus.NO_SOLUTION, bound=bound, info=info)
 
 
-def _reduce_wanted(setting: bool | str, F: Formulation) -> bool:
+def _reduce_wanted(setting: bool | Literal["auto"], F: Formulation) -> bool:
     if setting == "auto":
         return F.num_x + F.num_y + F.num_z >= REDUCE_MIN_COLUMNS
     return bool(setting)
@@ -401,12 +401,11 @@ def _classes(problem: Problem, options: SolveOptions) -> NodeClasses | None:
 
 
 def _search(problem: Problem, options: SolveOptions, cand, info: dict[str, Any], t_start: float,
-            exact: bool = True) -> RawResult:
-    """Build the model over ``cand`` and run the CP-SAT loop; ``exact``: ``cand``
-    are all the candidates (else the LP reduction is skipped: its bound would
-    only hold for the restriction)."""
+            classes: NodeClasses | None, exact: bool = True) -> RawResult:
+    """Build the model over ``cand`` (with the symmetry rows of ``classes``) and
+    run the CP-SAT loop; ``exact``: ``cand`` are all the candidates (else the LP
+    reduction is skipped: its bound would only hold for the restriction)."""
     prev = options.previous_keys
-    classes = _classes(problem, options)
     F = build_formulation(problem, cand)
     info["formulation_time"] = time.perf_counter() - t_start
     info["num_x"], info["num_y"], info["num_z"] = F.num_x, F.num_y, F.num_z

@@ -19,8 +19,8 @@ import numpy as np
 from scipy.sparse import csc_matrix
 
 from ..backend import RawResult, SolveOptions
+from ..highs import new_highs, pass_matrices, result, run_in_time, set_mip_options, set_start
 from ..versions import versions
-from .highs import new_highs, pass_matrices, result, run_in_time, set_mip_options, set_start
 from .model import MatrixModel, PrunedInfeasible, decode_x
 from .variables import X
 
@@ -68,7 +68,7 @@ def solve_matrices(mm: MatrixModel, keep: np.ndarray | None, options: SolveOptio
     ``warm_start`` (a flat assignment) becomes HiGHS's first incumbent when all
     its columns are kept; ``highs_options`` are applied last.  Statuses as for
     ``milp``: ``optimal`` only when HiGHS closed the gap (see
-    :mod:`placement_opt.milp.highs`).
+    :mod:`placement_opt.highs`).
 
     Raises
     ------

@@ -21,12 +21,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 from scipy.sparse import coo_matrix
 
+from ..highs import lp_highs
 from .constraints import leave_cuts, stay_limits
-from .highs import new_highs, pass_matrices
 from .model import MatrixModel
 from .variables import X, Y
 
@@ -64,14 +63,6 @@ def lagrangian_bound(mm: MatrixModel, y: np.ndarray) -> tuple[float, np.ndarray]
     return float(rows.sum() + cols.sum()), d
 
 
-def _highs_lp(mm: MatrixModel, time_limit: float, seed: int, threads: int | None) -> highspy.Highs:
-    h = new_highs(False, seed, threads)
-    if np.isfinite(time_limit):
-        h.setOptionValue("time_limit", max(float(time_limit), 0.01))
-    pass_matrices(h, mm.c, mm.cols.lower, mm.cols.upper, mm.A.tocsc(), mm.row_lower, mm.row_upper)
-    return h
-
-
 #: separation rounds of "must leave" cuts in the LP pre-pass
 CUT_ROUNDS = 12
 #: a cut is added when the LP violates it by more than this
@@ -102,7 +93,8 @@ def lp_bound(mm: MatrixModel, time_limit: float, seed: int = 0, threads: int | N
     solved within the time limit."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit
-    h = _highs_lp(mm, time_limit, seed, threads)
+    h = lp_highs(mm.c, mm.cols.lower, mm.cols.upper, mm.A.tocsc(), mm.row_lower, mm.row_upper,
+                 time_limit, seed, threads)
     h.run()
     # (without cuts there are no cut rounds, and the stay limits are not needed)
     limit, to_end = stay_limits(mm.F) if cuts else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))

@@ -36,13 +36,13 @@ from ..evaluate import evaluate_array
 from ..formulation import Formulation, build_formulation
 from ..heuristics.greedy import greedy
 from ..heuristics.local_search import local_search
+from ..highs import CLOSED_GAP, mip_options
 from ..problem import Problem
 from ..solution import SolveStatus, relative_gap
 from ..symmetry import NodeClasses, node_classes
 from ..tolerance import improves, threshold
 from ..versions import versions
 from .direct import solve_matrices
-from .highs import CLOSED_GAP, FEASIBILITY_TOL, PROOF_GAP
 from .model import MatrixModel, PrunedInfeasible, build_matrix_model, decode, to_pyomo
 from .reduce import LPBound, lp_bound
 from .variables import Y
@@ -192,17 +192,13 @@ def run_highs(
     remaining = options.remaining()
     if remaining <= 0:
         return RawResult(SolveStatus.NO_SOLUTION, info={**info, "reason": "time limit reached while building"})
-    solver_options = {
-        "random_seed": int(options.seed) % 2147483647,
-        "mip_feasibility_tolerance": FEASIBILITY_TOL,
-        "primal_feasibility_tolerance": FEASIBILITY_TOL,
-        "mip_abs_gap": 0.0 if options.gap is None else 1e-12,
-        **dict(highs_options or {}),
-    }
+    ours = mip_options(options)
+    rel_gap = ours.pop("mip_rel_gap")  # Pyomo's own option sets it
+    solver_options = {"random_seed": int(options.seed) % 2147483647, **ours, **dict(highs_options or {})}
     kwargs = dict(
         load_solutions=False,
         raise_exception_on_nonoptimal_result=False,
-        rel_gap=PROOF_GAP if options.gap is None else max(options.gap, PROOF_GAP),
+        rel_gap=rel_gap,
         tee=options.log,
         solver_options=solver_options,
     )
@@ -288,11 +284,18 @@ class _Run:
         return exact and self.incumbent is not None and _closed(self.incumbent[1], self.bound)
 
     def proof(self, reason: str, t0: float) -> RawResult:
-        """The incumbent, proven optimal without HiGHS."""
-        assert self.incumbent is not None
+        """The incumbent, proven optimal without HiGHS (the bound is capped at
+        its objective: a proof within tolerance may leave it a hair above)."""
+        assert self.incumbent is not None and self.bound is not None
         self.info.update(proof=reason, build_time=time.perf_counter() - t0)
         x, obj = self.incumbent
-        return RawResult(SolveStatus.OPTIMAL, x, self.bound, obj, self.info)
+        return RawResult(SolveStatus.OPTIMAL, x, min(self.bound, obj), obj, self.info)
+
+    def search(self, cand, seconds: float) -> None:
+        """Offer the local search's plan (from scratch, within ``seconds``)."""
+        found = local_search(self.problem, None, self.options.previous_keys, self.options.seed,
+                             deadline=time.perf_counter() + seconds, cand=cand)
+        self.offer(found.x, "local search")
 
     def fallback(self, reason: str) -> RawResult:
         """Out of time: the best solution so far, honestly labelled."""
@@ -307,9 +310,11 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
     """Solve ``problem`` with the MILP (see the module docstring)."""
     params = params or MilpParams()
     extra_functionality = params.extra_functionality
+    # User constraints may name nodes and cut off any plan of ours, so with them
+    # there is no symmetry breaking, no incumbent and no pruning.
+    own = extra_functionality is None
     t0 = time.perf_counter()
-    # User constraints may name nodes, so interchangeable nodes are only used without them.
-    classes = node_classes(problem, options.previous_keys) if params.symmetry and extra_functionality is None else None
+    classes = node_classes(problem, options.previous_keys) if params.symmetry and own else None
     run = _Run(problem, options, classes)
     info = run.info
     if classes is not None:
@@ -321,7 +326,7 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
         return RawResult(SolveStatus.INFEASIBLE, info={"reason": f"a layer of {names} has no node that can run it"})
     run.raise_bound(capacity_free_bound(problem, cand))
     run.offer(options.warm_start, "warm start")
-    if extra_functionality is None and params.chain and chain_applies(problem):
+    if own and params.chain and chain_applies(problem):
         chain = chain_bound(problem, classes or node_classes(problem, options.previous_keys),
                             options.previous_keys, deadline=time.perf_counter() + 0.2 * options.remaining())
         if chain is not None:
@@ -329,19 +334,16 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
             run.raise_bound(chain.bound)
             run.offer(chain.x, "chain DP")
             if chain.proves and run.incumbent is not None and run.incumbent[1] <= threshold(chain.bound):
-                info["proof"] = "chain DP: its plan meets its lower bound (placement_opt.chain)"
-                x, obj = run.incumbent
-                return RawResult(SolveStatus.OPTIMAL, x, min(chain.bound, obj), obj, info)
-    if run.incumbent is None and extra_functionality is None:
+                return run.proof("chain DP: its plan meets its lower bound (placement_opt.chain)", t0)
+    searched = False
+    if run.incumbent is None and own:
         budget = 0.2 * options.remaining()
         run.offer(greedy(problem, options.previous_keys, cand, deadline=time.perf_counter() + budget), "greedy")
-    if run.incumbent is None and extra_functionality is None:
+    if run.incumbent is None and own:
         # greedy fills nodes one workload at a time and can fail where capacity
         # is tight; the local search constructs and repairs more patiently
-        budget = min(SEARCH_SHARE * options.remaining(), SEARCH_SECONDS)
-        found = local_search(problem, None, options.previous_keys, options.seed,
-                             deadline=time.perf_counter() + budget, cand=cand)
-        run.offer(found.x, "local search")
+        run.search(cand, min(SEARCH_SHARE * options.remaining(), SEARCH_SECONDS))
+        searched = True
     exact = transitions_estimate(cand) <= MAX_TRANSITIONS
     if not exact:
         cand = restrict(cand, RESTRICTED_NODES, None if run.incumbent is None else run.incumbent[0])
@@ -353,7 +355,7 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
     reduce = params.reduce
     # user constraints may exclude the incumbent, so no pruning with them
     lp = None
-    if extra_functionality is None and reduce and (reduce != "auto" or mm.cols.size >= REDUCE_MIN_COLUMNS):
+    if own and reduce and (reduce != "auto" or mm.cols.size >= REDUCE_MIN_COLUMNS):
         lp = lp_bound(mm, 0.4 * options.remaining(), options.seed, options.threads)
         if lp is None:
             info["lp"] = "not solved in time"
@@ -365,12 +367,9 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
             mm = lp.model  # with the cuts the LP needed
     if run.proven(exact):
         return run.proof("the incumbent meets the LP bound", t0)
-    if params.polish and extra_functionality is None:
+    if params.polish and own and not searched:
         remaining = options.remaining()
-        budget = POLISH_SHARE * remaining if np.isfinite(remaining) else POLISH_SECONDS
-        found = local_search(problem, None, options.previous_keys, options.seed,
-                             deadline=time.perf_counter() + budget, cand=cand)
-        run.offer(found.x, "local search")
+        run.search(cand, POLISH_SHARE * remaining if np.isfinite(remaining) else POLISH_SECONDS)
         if run.proven(exact):
             return run.proof("the incumbent (local search) meets the LP bound", t0)
     if lp is not None:
@@ -381,13 +380,12 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
             keep = lp.keep(run.incumbent[1], mm.cols.integer | (mm.cols.kind == Y))
             info["kept_columns"] = int(keep.sum())
     inc = run.incumbent
-    direct = extra_functionality is None
-    if build_seconds(mm, keep, direct) > options.remaining():
+    if build_seconds(mm, keep, direct=own) > options.remaining():
         return run.fallback("not enough time left to build the MILP")
     warm = None if inc is None else inc[0]
     t1 = time.perf_counter()
     try:
-        if extra_functionality is None:
+        if extra_functionality is None:  # (= own, spelt out for the type checker)
             info["build_time"] = t1 - t0
             raw = solve_matrices(mm, keep, options, warm, params.highs_options)
             info["build_time"] += raw.info.get("transfer_time", 0.0)
@@ -402,9 +400,10 @@ def solve_milp(problem: Problem, options: SolveOptions, params: MilpParams | Non
         if keep is None:  # a constraint no candidate can satisfy
             return RawResult(SolveStatus.INFEASIBLE, info={**info, "reason": f"constraint {exc} cannot hold"})
         assert inc is not None  # keep was computed from it
-        run.raise_bound(inc[1] if exact else None)
-        return run.fallback("reduced-cost fixing left nothing better than the incumbent") if not exact else \
-            RawResult(SolveStatus.OPTIMAL, inc[0], inc[1], inc[1], info)
+        if not exact:
+            return run.fallback("reduced-cost fixing left nothing better than the incumbent")
+        run.raise_bound(inc[1])
+        return run.proof("reduced-cost fixing left nothing better than the incumbent", t0)
     info.update(raw.info)
     return _combine(run, raw, exact, pruned=keep is not None)
 

@@ -53,7 +53,7 @@ HiGHS as its first solution).  It is exact, and it is the yardstick that
 it as a second formulation.
 
 Statuses are those of ``milp``: ``optimal`` only when HiGHS closed the gap
-(relative :data:`placement_opt.milp.highs.PROOF_GAP`, absolute 0, or the user's ``gap``) and the
+(relative :data:`placement_opt.highs.PROOF_GAP`, absolute 0, or the user's ``gap``) and the
 objective is within 1e-6 of HiGHS's dual bound; ``feasible`` when a limit cut
 in with a solution; ``no_solution`` when it cut in without one, or when the
 model is too large to build (:data:`MAX_NONZEROS`).  The time limit covers the
@@ -73,11 +73,11 @@ from scipy.sparse import coo_matrix, csc_matrix
 
 from ..backend import RawResult, SolveOptions
 from ..evaluate import evaluate_array
+from ..highs import new_highs, pass_matrices, result, run_in_time, set_mip_options, set_start
 from ..problem import Problem
 from ..solution import SolveStatus
 from ..tolerance import argmax
 from ..versions import versions
-from .highs import new_highs, pass_matrices, result, run_in_time, set_mip_options, set_start
 
 #: Larger models are not built (about 40 bytes per nonzero at the peak); the
 #: answer is ``no_solution`` with the reason.

@@ -131,7 +131,7 @@ def test_pyomo_route_and_matrix_route_agree_with_brute_force(feature):
 
 
 def _lp_value(c, lower, upper, A, row_lower, row_upper) -> float:
-    from placement_opt.milp.highs import new_highs, pass_matrices
+    from placement_opt.highs import new_highs, pass_matrices
 
     h = new_highs()
     pass_matrices(h, c, lower, upper, A.tocsc(), row_lower, row_upper)

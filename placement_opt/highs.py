@@ -2,8 +2,9 @@
 HiGHS, sets our tolerances and limits, and reads back its answer.
 
 Used by ``milp`` (the reduced model, with no modelling layer in between), by its
-LP pre-pass (:mod:`placement_opt.milp.reduce`) and by ``milp-textbook``.  Only
-the plumbing is shared: each caller states its own formulation.
+LP pre-pass (:mod:`placement_opt.milp.reduce`), by ``milp-textbook`` and by
+``cpsat``'s LP pre-pass (:mod:`placement_opt.cpsat.reduce`).  Only the plumbing
+is shared: each caller states its own formulation.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix
 
-from ..backend import RawResult, SolveOptions
-from ..solution import SolveStatus, relative_gap
+from .backend import RawResult, SolveOptions
+from .solution import SolveStatus, relative_gap
 
 #: primal and MIP feasibility tolerance: what HiGHS accepts, the evaluator accepts
 #: (1e-9 on the normalised capacity rows)
@@ -89,14 +90,32 @@ def pass_matrices(h: highspy.Highs, c: np.ndarray, col_lower: np.ndarray, col_up
     h.passModel(lp)
 
 
+def lp_highs(c: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray, A: csc_matrix,
+             row_lower: np.ndarray, row_upper: np.ndarray, time_limit: float, seed: int = 0,
+             threads: int | None = None) -> highspy.Highs:
+    """A quiet HiGHS instance holding an LP (see :func:`pass_matrices`), with a
+    time limit (none if infinite); call ``run()`` on it."""
+    h = new_highs(False, seed, threads)
+    if np.isfinite(time_limit):
+        h.setOptionValue("time_limit", max(float(time_limit), 0.01))
+    pass_matrices(h, c, col_lower, col_upper, A, row_lower, row_upper)
+    return h
+
+
+def mip_options(options: SolveOptions) -> dict[str, Any]:
+    """Our HiGHS tolerances and gaps: ``optimal`` from HiGHS is then a proof
+    (see :data:`PROOF_GAP`)."""
+    return {
+        "mip_feasibility_tolerance": FEASIBILITY_TOL,
+        "primal_feasibility_tolerance": FEASIBILITY_TOL,
+        "mip_rel_gap": PROOF_GAP if options.gap is None else max(options.gap, PROOF_GAP),
+        "mip_abs_gap": 0.0 if options.gap is None else 1e-12,
+    }
+
+
 def set_mip_options(h: highspy.Highs, options: SolveOptions, extra: Mapping[str, Any] | None = None) -> None:
-    """Our tolerances and gap: ``optimal`` from HiGHS is then a proof (see
-    :data:`PROOF_GAP`); ``extra`` HiGHS options are applied last."""
-    h.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOL)
-    h.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOL)
-    h.setOptionValue("mip_rel_gap", PROOF_GAP if options.gap is None else max(options.gap, PROOF_GAP))
-    h.setOptionValue("mip_abs_gap", 0.0 if options.gap is None else 1e-12)
-    for key, value in dict(extra or {}).items():
+    """:func:`mip_options` on ``h``; ``extra`` HiGHS options are applied last."""
+    for key, value in {**mip_options(options), **dict(extra or {})}.items():
         h.setOptionValue(key, value)
 
 
